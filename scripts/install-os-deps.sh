@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Ballast's tests and lab need, only those missing.
+set -euo pipefail
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "install-os-deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+echo "install-os-deps: ok"
