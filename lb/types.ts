@@ -146,3 +146,19 @@ export interface PoolPicker {
 
 /** Pool lookup by name; the worker swaps pools in and out live. */
 export type PoolDirectory = (pool: string) => PoolPicker | undefined;
+
+/** A running listener (lb/tcp or lb/http). Created by the worker from a ListenerSpec. */
+export interface ListenerEngine {
+  readonly name: string;
+  /** Bind and start accepting; rejects with LbError LB_ERR_LISTEN_FAILED naming the address. */
+  start(): Promise<void>;
+  /** Apply a changed spec with the same mode and bind, live: no listener restart, no dropped connections. */
+  update(spec: ListenerSpec): void;
+  /** Stop accepting; established connections finish on their own. Resolves once the socket is closed. */
+  close(): Promise<void>;
+  /** Close everything now, established connections included (shutdown after the drain bound). */
+  destroy(): void;
+  /** Bound port (useful with port 0 in tests). */
+  port(): number;
+  activeConnections(): number;
+}
