@@ -162,3 +162,25 @@ export interface ListenerEngine {
   port(): number;
   activeConnections(): number;
 }
+
+/** Node -> worker messages over the local net-ipc socket. */
+export type NodeToWorker =
+  | { type: 'state'; state: DataPlaneState }
+  /** Stop accepting, let established work finish within timeoutMs, then exit. */
+  | { type: 'drain'; timeoutMs: number };
+
+/** Worker -> node messages. */
+export type WorkerToNode =
+  | { type: 'applied'; version: number; listening: Record<string, number>; errors: Record<string, string> };
+
+/** Node -> worker requests (answered with a response). */
+export type WorkerRequest = { type: 'metrics' } | { type: 'pools' };
+
+/** Per-backend runtime view a worker reports for the panel and stats. */
+export interface BackendRuntimeView {
+  name: string;
+  active: number;
+  eligible: boolean;
+  effectiveWeight: number;
+  ejectedUntil: number;
+}

@@ -1,0 +1,203 @@
+// The replicated state machine: applies commands to listeners, pools, backends and health, and
+// hands out the DataPlaneState workers run. Pure and deterministic: the same commands in the same
+// order give the same state on every node; a refused command changes nothing.
+import type { BackendHealth, BackendSpec, DataPlaneState, HealthTable, ListenerSpec, PoolSpec } from '../../lb/types.js';
+import { StateError } from './errors.js';
+import type { ApplyResult, StateCommand } from './types.js';
+
+interface Snapshot {
+  v: 1;
+  version: number;
+  listeners: ListenerSpec[];
+  pools: PoolSpec[];
+  health: HealthTable;
+}
+
+const UNKNOWN: BackendHealth = { status: 'unknown', reason: 'not checked yet', since: 0 };
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function sameEndpoint(a: BackendSpec, b: BackendSpec): boolean {
+  return a.host === b.host && a.port === b.port && JSON.stringify(a.healthCheck ?? {}) === JSON.stringify(b.healthCheck ?? {});
+}
+
+/** Two binds collide when ports match and either is a wildcard or both name the same host. */
+function bindsCollide(a: ListenerSpec, b: ListenerSpec): boolean {
+  if (a.bind.port !== b.bind.port || a.bind.port === 0) return false;
+  const wild = (h: string) => h === '0.0.0.0' || h === '::';
+  return wild(a.bind.host) || wild(b.bind.host) || a.bind.host === b.bind.host;
+}
+
+export class StateMachine {
+  private version = 0;
+  private listeners = new Map<string, ListenerSpec>();
+  private pools = new Map<string, PoolSpec>();
+  private health: HealthTable = {};
+
+  isEmpty(): boolean {
+    return this.listeners.size === 0 && this.pools.size === 0;
+  }
+
+  /** Validate without applying: what a proposer runs before putting a command into the log. */
+  check(cmd: StateCommand): void {
+    const probe = new StateMachine();
+    probe.restore(this.snapshot());
+    probe.mutate(cmd);
+  }
+
+  apply(cmd: StateCommand): ApplyResult {
+    const before = this.snapshot();
+    try {
+      this.mutate(cmd);
+      this.version += 1;
+      return { ok: true, version: this.version };
+    } catch (err) {
+      this.restore(before);
+      if (err instanceof StateError) return { ok: false, error: { code: err.code, field: err.field, message: err.message } };
+      throw err;
+    }
+  }
+
+  dataPlane(): DataPlaneState {
+    return {
+      version: this.version,
+      listeners: clone([...this.listeners.values()]),
+      pools: clone([...this.pools.values()]),
+      health: clone(this.health),
+    };
+  }
+
+  pool(name: string): PoolSpec | undefined {
+    const p = this.pools.get(name);
+    return p && clone(p);
+  }
+
+  snapshot(): Uint8Array {
+    const snap: Snapshot = {
+      v: 1,
+      version: this.version,
+      listeners: [...this.listeners.values()],
+      pools: [...this.pools.values()],
+      health: this.health,
+    };
+    return new TextEncoder().encode(JSON.stringify(snap));
+  }
+
+  restore(bytes: Uint8Array): void {
+    const snap = JSON.parse(new TextDecoder().decode(bytes)) as Snapshot;
+    if (snap.v !== 1) throw new StateError('STATE_ERR_INVALID', '', `snapshot format v${String(snap.v)} is not supported by this release`);
+    this.version = snap.version;
+    this.listeners = new Map(snap.listeners.map((l) => [l.name, l]));
+    this.pools = new Map(snap.pools.map((p) => [p.name, p]));
+    this.health = snap.health;
+  }
+
+  private mutate(cmd: StateCommand): void {
+    if (cmd.v !== 1) throw new StateError('STATE_ERR_INVALID', 'v', `command version ${String(cmd.v)} is not supported by this release`);
+    switch (cmd.op) {
+      case 'bootstrap':
+        if (!this.isEmpty()) return;
+        for (const p of cmd.pools) this.putPool(p);
+        for (const l of cmd.listeners) this.putListener(l);
+        return;
+      case 'pool.put':
+        return this.putPool(cmd.pool);
+      case 'pool.delete':
+        return this.deletePool(cmd.pool);
+      case 'backend.add': {
+        const pool = this.requirePool(cmd.pool);
+        if (pool.backends.some((b) => b.name === cmd.backend.name)) {
+          throw new StateError('STATE_ERR_CONFLICT', 'name', `backend "${cmd.backend.name}" already exists in pool "${cmd.pool}"`);
+        }
+        pool.backends.push(clone(cmd.backend));
+        (this.health[pool.name] ??= {})[cmd.backend.name] = { ...UNKNOWN };
+        return;
+      }
+      case 'backend.patch': {
+        const backend = this.requireBackend(cmd.pool, cmd.backend);
+        if (cmd.changes.weight !== undefined) backend.weight = cmd.changes.weight;
+        if (cmd.changes.state !== undefined) backend.state = cmd.changes.state;
+        if (cmd.changes.backup !== undefined) backend.backup = cmd.changes.backup;
+        if (cmd.changes.maxConns !== undefined) backend.maxConns = cmd.changes.maxConns;
+        return;
+      }
+      case 'backend.remove': {
+        const pool = this.requirePool(cmd.pool);
+        this.requireBackend(cmd.pool, cmd.backend);
+        pool.backends = pool.backends.filter((b) => b.name !== cmd.backend);
+        delete this.health[pool.name]?.[cmd.backend];
+        return;
+      }
+      case 'listener.put':
+        return this.putListener(cmd.listener);
+      case 'listener.delete':
+        if (!this.listeners.delete(cmd.listener)) {
+          throw new StateError('STATE_ERR_NOT_FOUND', 'listener', `no listener named "${cmd.listener}"`);
+        }
+        return;
+      case 'health.set': {
+        this.requireBackend(cmd.pool, cmd.backend);
+        (this.health[cmd.pool] ??= {})[cmd.backend] = clone(cmd.health);
+        return;
+      }
+      default: {
+        const never: never = cmd;
+        throw new StateError('STATE_ERR_INVALID', 'op', `unknown command ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private requirePool(name: string): PoolSpec {
+    const pool = this.pools.get(name);
+    if (!pool) throw new StateError('STATE_ERR_NOT_FOUND', 'pool', `no pool named "${name}"`);
+    return pool;
+  }
+
+  private requireBackend(poolName: string, name: string): BackendSpec {
+    const backend = this.requirePool(poolName).backends.find((b) => b.name === name);
+    if (!backend) throw new StateError('STATE_ERR_NOT_FOUND', 'backend', `no backend named "${name}" in pool "${poolName}"`);
+    return backend;
+  }
+
+  private putPool(spec: PoolSpec): void {
+    const previous = this.pools.get(spec.name);
+    const oldHealth = this.health[spec.name] ?? {};
+    const health: Record<string, BackendHealth> = {};
+    for (const b of spec.backends) {
+      const prev = previous?.backends.find((p) => p.name === b.name);
+      // Health is an observation of an endpoint: it survives only if the endpoint is unchanged.
+      health[b.name] = prev && sameEndpoint(prev, b) && oldHealth[b.name] ? oldHealth[b.name]! : { ...UNKNOWN };
+    }
+    this.pools.set(spec.name, clone(spec));
+    this.health[spec.name] = health;
+  }
+
+  private deletePool(name: string): void {
+    this.requirePool(name);
+    for (const l of this.listeners.values()) {
+      if (l.pool === name || l.routes.some((r) => r.pool === name)) {
+        throw new StateError('STATE_ERR_CONFLICT', 'pool', `pool "${name}" is used by listener "${l.name}"; change or delete that listener first`);
+      }
+    }
+    this.pools.delete(name);
+    delete this.health[name];
+  }
+
+  private putListener(spec: ListenerSpec): void {
+    const refs = spec.mode === 'tcp' ? [spec.pool ?? ''] : spec.routes.map((r) => r.pool);
+    refs.forEach((pool, i) => {
+      if (!this.pools.has(pool)) {
+        const field = spec.mode === 'tcp' ? 'pool' : `routes[${i}].pool`;
+        throw new StateError('STATE_ERR_NOT_FOUND', field, `listener "${spec.name}" refers to pool "${pool}", which does not exist; create it first`);
+      }
+    });
+    for (const other of this.listeners.values()) {
+      if (other.name !== spec.name && bindsCollide(other, spec)) {
+        throw new StateError('STATE_ERR_CONFLICT', 'bind', `${spec.bind.host}:${spec.bind.port} overlaps listener "${other.name}" (${other.bind.host}:${other.bind.port})`);
+      }
+    }
+    this.listeners.set(spec.name, clone(spec));
+  }
+}

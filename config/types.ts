@@ -1,0 +1,35 @@
+// The node's configuration after loading: parsed, validated, defaults applied.
+import type { HostPort, ListenerSpec, PoolSpec } from '../lb/types.js';
+
+export interface PeerConfig {
+  id: string;
+  address: HostPort;
+}
+
+export interface VipConfig {
+  /** e.g. 198.18.0.100/24 */
+  address: string;
+  interface: string;
+  driver: 'linux' | 'noop';
+}
+
+export interface NodeConfig {
+  node: {
+    id: string;
+    dataDir: string;
+    adminListen: HostPort;
+    clusterListen: HostPort | null;
+    workers: number;
+  };
+  cluster: {
+    secret: string | null;
+    peers: PeerConfig[];
+    vip: VipConfig | null;
+    heartbeatMs: number;
+    electionTimeoutMs: number;
+  };
+  admin: { user: string; password: string | null };
+  bootstrap: { listeners: ListenerSpec[]; pools: PoolSpec[] };
+  /** Where it was read from, for messages. */
+  source: string;
+}

@@ -1,0 +1,145 @@
+// DataPlane: one worker's running pools and listeners, reconciled live against each new
+// DataPlaneState. Unchanged listeners are never touched; changed ones are updated in place;
+// only a change of mode or bind address replaces a listener (the old one drains).
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { HttpListener } from './http/http-listener.js';
+import { createDataPlaneMetrics, type DataPlaneMetrics } from './metrics.js';
+import { PoolRuntime } from './pool.js';
+import { TcpListener } from './tcp/tcp-listener.js';
+import type { BackendRuntimeView, DataPlaneState, ListenerEngine, ListenerSpec } from './types.js';
+
+interface RunningListener {
+  spec: ListenerSpec;
+  engine: ListenerEngine;
+  /** Set once start() settled; errors are kept so the node can report them. */
+  error: string | null;
+}
+
+export interface ApplyReport {
+  version: number;
+  /** listener name -> bound port */
+  listening: Record<string, number>;
+  /** listener name -> why it is not listening */
+  errors: Record<string, string>;
+}
+
+function sameBind(a: ListenerSpec, b: ListenerSpec): boolean {
+  return a.mode === b.mode && a.bind.host === b.bind.host && a.bind.port === b.bind.port;
+}
+
+export class DataPlane {
+  private readonly pools = new Map<string, PoolRuntime>();
+  private readonly listeners = new Map<string, RunningListener>();
+  /** Replaced listeners still finishing their established connections. */
+  private readonly retiring = new Set<ListenerEngine>();
+  private readonly metrics: DataPlaneMetrics;
+  private version = -1;
+
+  constructor(
+    private readonly deps: { logger: Logger; registry: Registry; now?: () => number },
+  ) {
+    this.metrics = createDataPlaneMetrics(deps.registry);
+  }
+
+  async apply(state: DataPlaneState): Promise<ApplyReport> {
+    this.sweepRetiring();
+    if (state.version < this.version) return this.report();
+    this.version = state.version;
+    const now = this.deps.now ?? Date.now;
+
+    // Pools first, so that listeners never see a route to a pool that is not there yet.
+    const wantedPools = new Set(state.pools.map((p) => p.name));
+    for (const spec of state.pools) {
+      const existing = this.pools.get(spec.name);
+      if (existing) existing.update(spec);
+      else this.pools.set(spec.name, new PoolRuntime(spec, { now, metrics: this.metrics }));
+      this.pools.get(spec.name)?.setHealth(state.health[spec.name]);
+    }
+
+    const starts: Promise<void>[] = [];
+    const wantedListeners = new Set(state.listeners.map((l) => l.name));
+    for (const [name, running] of this.listeners) {
+      if (!wantedListeners.has(name)) {
+        this.listeners.delete(name);
+        this.retire(running.engine);
+      }
+    }
+    for (const spec of state.listeners) {
+      const running = this.listeners.get(spec.name);
+      if (running && running.error === null && sameBind(running.spec, spec)) {
+        if (JSON.stringify(running.spec) !== JSON.stringify(spec)) {
+          running.engine.update(spec);
+          running.spec = spec;
+        }
+        continue;
+      }
+      if (running) this.retire(running.engine);
+      starts.push(this.startListener(spec, running ? 'replaced' : 'new'));
+    }
+    await Promise.all(starts);
+
+    // Pools go last so that retiring listeners that still reference them keep working.
+    for (const name of [...this.pools.keys()]) {
+      if (!wantedPools.has(name)) this.pools.delete(name);
+    }
+    return this.report();
+  }
+
+  private async startListener(spec: ListenerSpec, why: string): Promise<void> {
+    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger };
+    const engine: ListenerEngine = spec.mode === 'tcp' ? new TcpListener(spec, deps) : new HttpListener(spec, deps);
+    const running: RunningListener = { spec, engine, error: null };
+    this.listeners.set(spec.name, running);
+    try {
+      await engine.start();
+      this.deps.logger.info({ listener: spec.name, mode: spec.mode, port: engine.port(), why }, 'listener started');
+    } catch (err) {
+      running.error = (err as Error).message;
+      this.deps.logger.error({ listener: spec.name, err: running.error }, 'listener failed to start');
+    }
+  }
+
+  private retire(engine: ListenerEngine): void {
+    this.retiring.add(engine);
+    engine.close().catch((err: unknown) => this.deps.logger.warn({ err }, 'closing a retired listener failed'));
+  }
+
+  private sweepRetiring(): void {
+    for (const e of this.retiring) if (e.activeConnections() === 0) this.retiring.delete(e);
+  }
+
+  report(): ApplyReport {
+    const listening: Record<string, number> = {};
+    const errors: Record<string, string> = {};
+    for (const [name, r] of this.listeners) {
+      if (r.error !== null) errors[name] = r.error;
+      else listening[name] = r.engine.port();
+    }
+    return { version: this.version, listening, errors };
+  }
+
+  poolViews(): Record<string, BackendRuntimeView[]> {
+    const out: Record<string, BackendRuntimeView[]> = {};
+    for (const [name, pool] of this.pools) out[name] = pool.describe();
+    return out;
+  }
+
+  activeConnections(): number {
+    let n = 0;
+    for (const r of this.listeners.values()) n += r.engine.activeConnections();
+    for (const e of this.retiring) n += e.activeConnections();
+    return n;
+  }
+
+  /** Stop accepting everywhere, wait up to timeoutMs for established work, then cut the rest. */
+  async drain(timeoutMs: number): Promise<void> {
+    const engines = [...[...this.listeners.values()].map((r) => r.engine), ...this.retiring];
+    await Promise.all(engines.map((e) => e.close().catch(() => undefined)));
+    const deadline = Date.now() + timeoutMs;
+    while (engines.some((e) => e.activeConnections() > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const e of engines) e.destroy();
+  }
+}

@@ -1,0 +1,65 @@
+// Worker process entry: connects to its node over net-ipc, runs a DataPlane from the states the
+// node pushes, answers metrics and pool-view requests, drains on request. Forked by the
+// WorkerSupervisor through node:cluster, so listeners share the node's listening sockets.
+import { Client } from 'net-ipc';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { DataPlane } from './data-plane.js';
+import type { NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
+
+const ipcPath = process.env['BALLAST_IPC_PATH'];
+const workerId = process.env['BALLAST_WORKER_ID'] ?? String(process.pid);
+if (!ipcPath) {
+  process.stderr.write('ballast worker: BALLAST_IPC_PATH is not set; workers are started by `ballast start`\n');
+  process.exit(2);
+}
+
+const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'info' }).child({ worker: workerId });
+const registry = new Registry();
+const plane = new DataPlane({ logger, registry });
+const client = new Client({ path: ipcPath, reconnect: false });
+
+// States apply strictly in arrival order; a newer one queued behind a slow apply supersedes it.
+let applying: Promise<void> = Promise.resolve();
+
+function send(msg: WorkerToNode): void {
+  client.send(msg).catch((err: unknown) => logger.warn({ err }, 'report to node failed'));
+}
+
+client.on('message', (msg: NodeToWorker) => {
+  switch (msg.type) {
+    case 'state':
+      applying = applying.then(async () => {
+        const report = await plane.apply(msg.state);
+        send({ type: 'applied', ...report });
+      });
+      return;
+    case 'drain':
+      void applying.then(async () => {
+        await plane.drain(msg.timeoutMs);
+        await client.close().catch(() => undefined);
+        process.exit(0);
+      });
+      return;
+    default: {
+      const never: never = msg;
+      logger.warn({ msg: never }, 'unknown message from node');
+    }
+  }
+});
+
+client.on('request', (req: WorkerRequest, respond: (data: unknown) => Promise<void>) => {
+  const answer = req.type === 'metrics' ? registry.getMetricsAsJSON() : Promise.resolve(plane.poolViews());
+  void answer.then((data) => respond(data)).catch((err: unknown) => logger.warn({ err }, 'answering node failed'));
+});
+
+client.on('close', () => {
+  // Without its node a worker would serve a state nobody can change: stop, the node restarts us.
+  logger.warn('lost the node connection; exiting');
+  process.exit(1);
+});
+
+client.connect({ worker: workerId }).catch((err: unknown) => {
+  logger.fatal({ err }, 'cannot reach the node');
+  process.exit(1);
+});
