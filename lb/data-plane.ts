@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { HttpListener } from './http/http-listener.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './metrics.js';
-import { PoolRuntime } from './pool.js';
+import { PoolRuntime, type BackendSnapshot } from './pool.js';
 import { TcpListener } from './tcp/tcp-listener.js';
-import type { BackendRuntimeView, DataPlaneState, ListenerEngine, ListenerSpec } from './types.js';
+import type { DataPlaneState, ListenerEngine, ListenerSpec } from './types.js';
 
 interface RunningListener {
   spec: ListenerSpec;
@@ -119,8 +119,8 @@ export class DataPlane {
     return { version: this.version, listening, errors };
   }
 
-  poolViews(): Record<string, BackendRuntimeView[]> {
-    const out: Record<string, BackendRuntimeView[]> = {};
+  poolViews(): Record<string, BackendSnapshot[]> {
+    const out: Record<string, BackendSnapshot[]> = {};
     for (const [name, pool] of this.pools) out[name] = pool.describe();
     return out;
   }

@@ -175,12 +175,3 @@ export type WorkerToNode =
 
 /** Node -> worker requests (answered with a response). */
 export type WorkerRequest = { type: 'metrics' } | { type: 'pools' };
-
-/** Per-backend runtime view a worker reports for the panel and stats. */
-export interface BackendRuntimeView {
-  name: string;
-  active: number;
-  eligible: boolean;
-  effectiveWeight: number;
-  ejectedUntil: number;
-}

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Server, type Connection } from 'net-ipc';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
-import type { BackendRuntimeView, DataPlaneState, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
+import type { BackendSnapshot } from './pool.js';
+import type { DataPlaneState, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
 
 export interface SupervisorOptions {
   count: number;
@@ -157,9 +158,9 @@ export class WorkerSupervisor extends EventEmitter {
   }
 
   /** Pool views merged across workers: active counts add up, eligibility is any worker's view. */
-  async poolViews(): Promise<Record<string, BackendRuntimeView[]>> {
-    const perWorker = await this.ask<Record<string, BackendRuntimeView[]>>({ type: 'pools' });
-    const merged: Record<string, Map<string, BackendRuntimeView>> = {};
+  async poolViews(): Promise<Record<string, BackendSnapshot[]>> {
+    const perWorker = await this.ask<Record<string, BackendSnapshot[]>>({ type: 'pools' });
+    const merged: Record<string, Map<string, BackendSnapshot>> = {};
     for (const views of perWorker) {
       for (const [pool, backends] of Object.entries(views)) {
         const m = (merged[pool] ??= new Map());

@@ -1,0 +1,45 @@
+// The `ballast` command: start one node, run the demo appliance, or (later) drive a cluster.
+import { parseArgs } from 'node:util';
+import { runDemo } from './demo.js';
+import { runStart } from './start.js';
+
+const USAGE = `usage:
+  ballast start --config FILE     run one node in the foreground (what systemd runs)
+  ballast demo                    run a demo appliance on loopback with demo backends
+  ballast help                    this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      if (!values.config) {
+        process.stderr.write(`ballast start: --config FILE is required\n\n${USAGE}`);
+        return 2;
+      }
+      return runStart(values.config);
+    }
+    case 'demo':
+      return runDemo(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`ballast: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ballast: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,42 @@
+// `ballast start --config FILE`: load and validate the config, run the node until SIGTERM/SIGINT.
+import { pino } from 'pino';
+import { BallastNode } from '../cluster/node/daemon.js';
+import { ConfigError } from '../config/errors.js';
+import { loadConfigFile } from '../config/load.js';
+
+export async function runStart(configPath: string): Promise<number> {
+  let config;
+  try {
+    config = loadConfigFile(configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ballast: invalid config ${configPath}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'info' }).child({ node: config.node.id });
+  const node = new BallastNode({ config, logger });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping: draining connections');
+    stopping ??= node.stop();
+    return stopping;
+  };
+  const finished = new Promise<number>((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        void stop(sig).then(() => resolve(0));
+      });
+    }
+  });
+  try {
+    await node.start();
+  } catch (err) {
+    logger.fatal({ err }, 'node failed to start');
+    await node.stop().catch(() => undefined);
+    return 1;
+  }
+  return finished;
+}

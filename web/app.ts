@@ -1,0 +1,22 @@
+// The admin HTTP app (fastify): health and readiness probes now; the REST API, auth, /metrics and
+// the panel hang off the same app. buildApp() is separate from listen() so tests can inject().
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+
+export interface AdminDeps {
+  logger: Logger;
+  /** Ready once this node serves its listeners and its API. */
+  isReady(): { ready: boolean; reason: string };
+}
+
+export function buildApp(deps: AdminDeps) {
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }), disableRequestLogging: true });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = deps.isReady();
+    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, reason: r.reason });
+  });
+  return app;
+}
+
+export type AdminApp = ReturnType<typeof buildApp>;
