@@ -7,6 +7,8 @@ export interface AdminDeps {
   logger: Logger;
   /** Ready once this node serves its listeners and its API. */
   isReady(): { ready: boolean; reason: string };
+  /** Bound port per data-plane listener, as the workers report them. */
+  listenerPorts(): Record<string, number>;
 }
 
 export function buildApp(deps: AdminDeps) {
@@ -14,7 +16,7 @@ export function buildApp(deps: AdminDeps) {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = deps.isReady();
-    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, reason: r.reason });
+    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, reason: r.reason, listeners: deps.listenerPorts() });
   });
   return app;
 }

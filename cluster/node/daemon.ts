@@ -4,7 +4,13 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import type { NodeConfig } from '../../config/types.js';
+import { realClock } from '../../lb/health/clock.js';
+import { HttpChecker } from '../../lb/health/http-checker.js';
+import { HealthMonitor } from '../../lb/health/monitor.js';
+import { TcpChecker } from '../../lb/health/tcp-checker.js';
+import type { HealthTransition } from '../../lb/health/types.js';
 import { WorkerSupervisor } from '../../lb/worker-supervisor.js';
 import { buildApp, type AdminApp } from '../../web/app.js';
 import { LocalStateStore } from './local-store.js';
@@ -26,6 +32,8 @@ function ipcPathFor(dataDir: string, nodeId: string): string {
 export class BallastNode {
   store: StateStore | null = null;
   supervisor: WorkerSupervisor | null = null;
+  health: HealthMonitor | null = null;
+  readonly registry = new Registry();
   private admin: AdminApp | null = null;
   private ready = false;
   private stopping = false;
@@ -54,12 +62,35 @@ export class BallastNode {
     supervisor.pushState(store.read());
     store.onChange((state) => supervisor.pushState(state));
 
-    this.admin = buildApp({ logger, isReady: () => this.readiness() });
+    this.startHealthChecks(store);
+
+    this.admin = buildApp({ logger, isReady: () => this.readiness(), listenerPorts: () => this.listenerPorts() });
     await this.admin.listen({ host: config.node.adminListen.host, port: config.node.adminListen.port });
 
     await supervisor.waitApplied(store.read().version, 30_000);
     this.ready = true;
     logger.info({ node: config.node.id, admin: this.adminUrl() }, 'node ready');
+  }
+
+  /** Active checks run here, in the control plane; transitions are committed like any change. */
+  private startHealthChecks(store: StateStore): void {
+    const { logger } = this.opts;
+    const monitor = new HealthMonitor({
+      clock: realClock,
+      random: Math.random,
+      checkers: { tcp: new TcpChecker(), http: new HttpChecker() },
+      logger: logger.child({ component: 'health' }),
+      registry: this.registry,
+      onTransition: (t: HealthTransition) => {
+        store
+          .propose({ v: 1, op: 'health.set', pool: t.pool, backend: t.backend, health: { status: t.to, reason: t.reason, since: t.at } })
+          .catch((err: unknown) => logger.error({ err, pool: t.pool, backend: t.backend }, 'could not record a health transition'));
+      },
+    });
+    this.health = monitor;
+    const state = store.read();
+    monitor.update(state.pools, state.health, { recheckNow: true });
+    store.onChange((s) => monitor.update(s.pools, s.health));
   }
 
   private readiness(): { ready: boolean; reason: string } {
@@ -86,6 +117,7 @@ export class BallastNode {
     if (this.stopping) return;
     this.stopping = true;
     const drainMs = this.opts.drainMs ?? 10_000;
+    await this.health?.stop();
     await this.supervisor?.stop(drainMs);
     await this.admin?.close();
     await this.store?.close();
