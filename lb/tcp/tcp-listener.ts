@@ -1,0 +1,233 @@
+// TcpListener: the L4 passthrough ListenerEngine. Accepts, admits (maxConns), dials a backend of
+// the listener's pool with retries, and splices the two sockets until either side is done.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { LbError } from '../errors.js';
+import type { HostPort, LeaseOutcome, ListenerEngine, ListenerSpec } from '../types.js';
+import { dialBackend } from './backend-dial.js';
+import { splice } from './tcp-splice.js';
+import type { SpliceEnd, TcpListenerDeps } from './types.js';
+
+/**
+ * Client-side TCP keepalive probe delay. Far below the kernel's 2 h default so that clients that
+ * vanish (NAT timeouts, power loss) free their slot within minutes, far above any RTT.
+ */
+const CLIENT_KEEPALIVE_MS = 60_000;
+
+interface TcpConnection {
+  client: Socket;
+  /** Set once a backend is connected and spliced. */
+  backend: Socket | undefined;
+  /** Aborts the dial when the client goes or the listener is destroyed. */
+  dial: AbortController;
+}
+
+export class TcpListener implements ListenerEngine {
+  readonly name: string;
+  private spec: ListenerSpec;
+  private readonly deps: TcpListenerDeps;
+  private readonly log: Logger;
+  private readonly server: Server;
+  private readonly conns = new Set<TcpConnection>();
+  private boundPort = 0;
+  private stopped = false;
+
+  constructor(spec: ListenerSpec, deps: TcpListenerDeps) {
+    this.name = spec.name;
+    this.spec = spec;
+    this.deps = deps;
+    this.log = deps.logger.child({ listener: spec.name });
+    // pauseOnConnect: nothing is read from the client until a backend is connected, so bytes it
+    // sends early wait in the kernel buffer (not in our memory) and are forwarded in order.
+    this.server = createServer(
+      {
+        allowHalfOpen: true,
+        pauseOnConnect: true,
+        noDelay: true,
+        keepAlive: true,
+        keepAliveInitialDelay: CLIENT_KEEPALIVE_MS,
+      },
+      (client) => this.accept(client),
+    );
+  }
+
+  start(): Promise<void> {
+    const bind = this.spec.bind;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        this.server.off('listening', onListening);
+        const msg = `cannot listen on ${formatHostPort(bind)}: ${err.code ?? 'error'} ${err.message}`;
+        reject(new LbError('LB_ERR_LISTEN_FAILED', msg, { cause: err }));
+      };
+      const onListening = (): void => {
+        this.server.off('error', onError);
+        // After listening, errors come from accept() (EMFILE and the like): log, keep serving.
+        this.server.on('error', (err) => this.log.error({ err }, 'listener socket error'));
+        const addr = this.server.address();
+        if (addr !== null && typeof addr === 'object') this.boundPort = addr.port;
+        if (this.stopped) this.server.close();
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      // Never `exclusive`: in a cluster worker the listening socket is shared with the primary.
+      this.server.listen({ host: bind.host, port: bind.port });
+    });
+  }
+
+  update(spec: ListenerSpec): void {
+    if (spec.mode !== this.spec.mode || spec.bind.host !== this.spec.bind.host || spec.bind.port !== this.spec.bind.port) {
+      // The listening socket is never touched here; the data plane replaces the listener instead.
+      this.log.warn({ mode: spec.mode, bind: spec.bind }, 'mode or bind change ignored by update');
+    }
+    // Established connections keep the timeouts they started with; new ones read this.spec.
+    this.spec = { ...spec, mode: this.spec.mode, bind: this.spec.bind };
+  }
+
+  close(): Promise<void> {
+    this.stopped = true;
+    if (!this.server.listening) return Promise.resolve();
+    // server.close() closes the listening fd at once; its callback would wait for every
+    // established connection, which the contract says must be left to finish on its own.
+    this.server.close();
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  destroy(): void {
+    this.stopped = true;
+    if (this.server.listening) this.server.close();
+    for (const conn of this.conns) {
+      conn.dial.abort();
+      conn.client.destroy();
+      conn.backend?.destroy();
+    }
+  }
+
+  port(): number {
+    return this.boundPort;
+  }
+
+  activeConnections(): number {
+    return this.conns.size;
+  }
+
+  private accept(client: Socket): void {
+    const spec = this.spec;
+    const { metrics } = this.deps;
+    const listener = spec.name;
+    const pool = spec.pool ?? '';
+    metrics.connectionsTotal.inc({ listener });
+    // Until the splice takes over, a client error (a reset while we dial) only ends this connection.
+    client.on('error', (err) => this.log.debug({ err }, 'client error'));
+    if (spec.maxConns > 0 && this.conns.size >= spec.maxConns) {
+      metrics.proxyErrorsTotal.inc({ listener, pool, kind: 'limit' });
+      client.destroy();
+      return;
+    }
+    const conn: TcpConnection = { client, backend: undefined, dial: new AbortController() };
+    this.conns.add(conn);
+    metrics.listenerActiveConnections.inc({ listener });
+    client.once('close', () => {
+      conn.dial.abort();
+      if (conn.backend === undefined) this.finish(conn, listener);
+    });
+    this.connect(conn, spec).catch((err: unknown) => {
+      this.log.error({ err }, 'tcp connection setup failed');
+      client.destroy();
+    });
+  }
+
+  private async connect(conn: TcpConnection, spec: ListenerSpec): Promise<void> {
+    const { metrics } = this.deps;
+    const listener = spec.name;
+    const poolName = spec.pool ?? '';
+    const picker = spec.pool === undefined ? undefined : this.deps.pools(spec.pool);
+    if (picker === undefined) {
+      metrics.proxyErrorsTotal.inc({ listener, pool: poolName, kind: 'no_backend' });
+      conn.client.destroy();
+      return;
+    }
+    const result = await dialBackend(picker, {
+      clientIp: clientIp(conn.client),
+      retries: spec.retries,
+      connectMs: spec.timeouts.connectMs,
+      signal: conn.dial.signal,
+      onAttemptFailed: (lease, reason, error) => {
+        metrics.backendConnectFailuresTotal.inc({ pool: lease.pool, backend: lease.backend });
+        this.log.debug({ pool: lease.pool, backend: lease.backend, reason, err: error }, 'backend connect failed');
+      },
+    });
+    switch (result.kind) {
+      case 'aborted':
+        return;
+      case 'failed':
+        metrics.proxyErrorsTotal.inc({ listener, pool: poolName, kind: result.reason });
+        // No bytes: the client sees its connection close, as if the service were not there.
+        conn.client.destroy();
+        return;
+      case 'connected':
+        break;
+      default: {
+        const never: never = result;
+        throw new TypeError(`unknown dial result: ${String(never)}`);
+      }
+    }
+    const { socket, lease } = result;
+    if (conn.client.destroyed) {
+      socket.destroy();
+      lease.release('ok');
+      return;
+    }
+    conn.backend = socket;
+    const labels = { listener, pool: lease.pool, backend: lease.backend };
+    const received = metrics.receivedBytesTotal.labels(labels);
+    const sent = metrics.sentBytesTotal.labels(labels);
+    splice(conn.client, socket, {
+      idleMs: spec.timeouts.idleMs,
+      onClientBytes: (n) => received.inc(n),
+      onBackendBytes: (n) => sent.inc(n),
+      onEnd: (end) => {
+        const outcome = leaseOutcome(end);
+        if (outcome === 'server-error') metrics.proxyErrorsTotal.inc({ listener, pool: lease.pool, kind: 'backend_reset' });
+        lease.release(outcome);
+        this.finish(conn, listener);
+        this.log.debug({ ...labels, ...endSummary(end), outcome }, 'tcp connection closed');
+      },
+    });
+  }
+
+  private finish(conn: TcpConnection, listener: string): void {
+    if (!this.conns.delete(conn)) return;
+    this.deps.metrics.listenerActiveConnections.dec({ listener });
+  }
+}
+
+/**
+ * A backend that fails (reset, or any socket error) before sending a single byte counts as a
+ * server error for passive outlier detection: it accepted the connection but did not serve it.
+ * Once it has sent something, what follows is the protocol's business, and the lease is 'ok';
+ * so are client-side errors and idle timeouts, which say nothing about the backend.
+ */
+export function leaseOutcome(end: SpliceEnd): LeaseOutcome {
+  return end.backendError !== undefined && end.backendBytes === 0 ? 'server-error' : 'ok';
+}
+
+function endSummary(end: SpliceEnd): Record<string, unknown> {
+  return {
+    clientBytes: end.clientBytes,
+    backendBytes: end.backendBytes,
+    idle: end.idle,
+    clientError: end.clientError?.message,
+    backendError: end.backendError?.message,
+  };
+}
+
+/** IPv4 clients on a dual-stack socket show up as ::ffff:a.b.c.d; ip-hash must see one address. */
+function clientIp(socket: Socket): string {
+  const ip = socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
