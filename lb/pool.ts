@@ -19,6 +19,8 @@ export interface PoolRuntimeOptions {
   /** Epoch milliseconds (health `since` values are epoch ms, so this must be too). */
   now: () => number;
   metrics?: DataPlaneMetrics;
+  /** Health already known when the runtime is built (a worker joining a running cluster). */
+  health?: Record<string, BackendHealth> | undefined;
 }
 
 /** Runtime view of one backend, for stats and the panel. */
@@ -80,6 +82,7 @@ export class PoolRuntime implements PoolPicker {
     this.spec = spec;
     this.now = opts.now;
     this.metrics = opts.metrics;
+    this.health = opts.health;
     this.schedulers = { primary: createScheduler(spec.scheduler), backup: createScheduler(spec.scheduler) };
     for (const b of spec.backends) this.backends.set(b.name, newRuntime(b));
     this.refresh(this.now(), true);
