@@ -162,6 +162,14 @@ export class PoolRuntime implements PoolPicker {
     this.refresh(this.now(), false);
   }
 
+  /**
+   * The pool left the state: take no new work, and drop each backend's metric series as its
+   * in-flight work ends. Outstanding leases stay valid.
+   */
+  retire(): void {
+    this.update({ ...this.spec, backends: [] });
+  }
+
   /** Replace the observed health of this pool's backends (undefined: nothing known yet). */
   setHealth(health: Record<string, BackendHealth> | undefined): void {
     this.health = health;
@@ -290,8 +298,8 @@ export class PoolRuntime implements PoolPicker {
         b.failures = 0;
       }
     }
-    // HAProxy assumes a server UP until its checks say otherwise, so a fresh process serves at
-    // once. We do the same for 'unknown' (no verdict yet) only while no backend of the pool is
+    // HAProxy assumes a server UP until its checks say otherwise (`init-state up`, the
+    // default), so a fresh process serves at once. We do the same for 'unknown' (no verdict yet) only while no backend of the pool is
     // known up: at cold start or right after a leader change nothing is proven and the pool
     // must not black-hole traffic for rise*interval; once some backend is proven up, a backend
     // added live waits for its first passing checks (as Envoy does for new hosts) instead of

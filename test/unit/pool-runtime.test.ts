@@ -190,6 +190,19 @@ test('switching a backend between primary and backup moves its counts', () => {
   assert.deepEqual(spread(p, 4), { a: 2, c: 2 });
 });
 
+test('a retired pool takes no new work and lets leases finish', async () => {
+  const metrics = createDataPlaneMetrics(new Registry());
+  const p = new PoolRuntime(pool([backend('a'), backend('b')]), { now: () => 0, metrics });
+  const l = p.acquire('c');
+  spread(p, 3);
+  p.retire();
+  assert.equal(p.acquire('c'), undefined);
+  assert.equal(p.activeConnections(), 1);
+  l?.release('ok');
+  assert.equal(p.activeConnections(), 0);
+  assert.deepEqual((await metrics.backendActiveConnections.get()).values, []);
+});
+
 test('update refuses a different pool name', () => {
   const p = new PoolRuntime(pool([backend('a')]), { now: () => 0 });
   assert.throws(() => p.update({ ...pool([backend('a')]), name: 'other' }), TypeError);
