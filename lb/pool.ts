@@ -1,11 +1,11 @@
 // One pool's runtime in one worker: eligibility, in-flight counts, backup tier, maxConns,
 // slow start and passive outlier ejection, fed into the pool's scheduler as lifecycle hooks.
 import type { DataPlaneMetrics } from './metrics.js';
+import type { BackendSnapshot, PoolRuntimeOptions } from './pool-types.js';
 import { rampStep, WEIGHT_SCALE } from './pool-slow-start.js';
 import { createScheduler } from './schedule/scheduler.js';
 import type { Scheduler } from './schedule/types.js';
 import type {
-  AdminState,
   BackendHealth,
   BackendLease,
   BackendSpec,
@@ -15,35 +15,7 @@ import type {
   PoolSpec,
 } from './types.js';
 
-export interface PoolRuntimeOptions {
-  /** Epoch milliseconds (health `since` values are epoch ms, so this must be too). */
-  now: () => number;
-  metrics?: DataPlaneMetrics;
-  /** Health already known when the runtime is built (a worker joining a running cluster). */
-  health?: Record<string, BackendHealth> | undefined;
-}
-
-/** Runtime view of one backend, for stats and the panel. */
-export interface BackendSnapshot {
-  name: string;
-  /** In-flight connections (tcp) or requests (http) in this worker. */
-  active: number;
-  /** Would get new work now (maxConns aside; see `full`). */
-  eligible: boolean;
-  /** Weight the scheduler uses, in spec units (fractional during slow start); 0 when not eligible. */
-  effectiveWeight: number;
-  /** Epoch ms the passive ejection ends; null when not ejected. */
-  ejectedUntil: number | null;
-  /** At its maxConns limit. */
-  full: boolean;
-  state: AdminState;
-  /** Health as this pool applies it: "up" when the pool has no health check. */
-  health: HealthStatus;
-  backup: boolean;
-  consecutiveFailures: number;
-  /** Gone from the spec, kept only until its in-flight work ends. */
-  removed: boolean;
-}
+export type { BackendSnapshot, PoolRuntimeOptions } from './pool-types.js';
 
 type Tier = 'primary' | 'backup';
 
