@@ -117,11 +117,11 @@ export class PoolRuntime implements PoolPicker {
       if (b.active === 0) this.forget(b);
     }
     if (replaced) {
-      // A fresh scheduler knows nothing: replay in-flight counts, and let refresh bring every
-      // eligible backend up in it.
+      // A fresh scheduler knows nothing: replay membership (as it was, so no backend looks
+      // newly eligible and restarts its slow start) and in-flight counts; refresh then applies
+      // whatever else this update changed.
       for (const b of this.backends.values()) {
-        b.upTier = undefined;
-        b.scaledWeight = 0;
+        if (b.upTier !== undefined) this.schedulers[b.upTier].up(b.spec.name, b.scaledWeight);
         for (let i = 0; i < b.active; i++) this.schedulers[b.countTier].take(b.spec.name);
       }
     }

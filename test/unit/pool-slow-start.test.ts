@@ -96,6 +96,18 @@ test('without a health check, re-enabling or adding a backend ramps from now; st
   assert.deepEqual(p.effectiveWeights(), { a: 2, b: 2, c: 2 });
 });
 
+test('changing the scheduler mid-ramp neither restarts nor skips the ramp', () => {
+  let now = 100_000;
+  const p = new PoolRuntime(pool([backend('a'), backend('b')]), { now: () => now });
+  p.setHealth({ a: health('up', 0), b: health('down', 0) });
+  p.setHealth({ a: health('up', 0), b: health('up', now) });
+  now += 8000;
+  p.update(pool([backend('a'), backend('b')], { scheduler: 'least-conn' }));
+  assert.deepEqual(p.effectiveWeights(), { a: 2, b: 1 });
+  now += 8000;
+  assert.deepEqual(p.effectiveWeights(), { a: 2, b: 2 });
+});
+
 test('slowStartMs 0 means full weight at once', () => {
   const now = 100_000;
   const p = new PoolRuntime(pool([backend('a'), backend('b')], { slowStartMs: 0 }), { now: () => now });
