@@ -1,0 +1,132 @@
+// The linux VIP driver: `ip addr add/del` on the interface plus gratuitous ARP, through a command runner.
+import type { Logger } from 'pino';
+import { execFileRunner } from './command-runner.js';
+import { VipError, isVipError } from './errors.js';
+import { DEFAULT_GARP, GarpAnnouncer } from './garp.js';
+import { assertInterfaceExists, systemInterfaces } from './interfaces.js';
+import type { CommandRunner, InterfaceLister, LinuxVipOptions, VipDriver } from './types.js';
+import { parseVipAddress } from './vip-address.js';
+import type { VipAddress } from './vip-address.js';
+
+// iproute2 wording for "already there" / "not there", old (RTNETLINK) and new (extack) kernels.
+const ALREADY_PRESENT = /File exists|Address already assigned/i;
+const ALREADY_ABSENT = /Cannot assign requested address|Address not found/i;
+const NO_DEVICE = /does not exist|Cannot find device/i;
+
+export class LinuxVipDriver implements VipDriver {
+  readonly address: string;
+  readonly interface: string;
+  private readonly vip: VipAddress;
+  private readonly runner: CommandRunner;
+  private readonly interfaces: InterfaceLister;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly garp: GarpAnnouncer;
+  /** Serializes acquire/release so they take effect in call order even when the caller does not wait. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Set once this instance has announced the VIP; a repeated acquire then does not re-announce. */
+  private announced = false;
+
+  constructor(options: LinuxVipOptions) {
+    this.vip = parseVipAddress(options.address);
+    this.address = this.vip.cidr;
+    this.interface = options.interface;
+    this.runner = options.runner ?? execFileRunner();
+    this.interfaces = options.interfaces ?? systemInterfaces;
+    this.timeoutMs = options.commandTimeoutMs ?? 5000;
+    this.logger = options.logger.child({ vip: this.vip.cidr, iface: this.interface, where: this.runner.where });
+    this.garp = new GarpAnnouncer(this.runner, this.interface, this.vip.ip, { ...DEFAULT_GARP, ...options.garp }, this.logger);
+  }
+
+  async check(): Promise<void> {
+    await assertInterfaceExists(this.interface, this.interfaces, this.runner.where);
+  }
+
+  acquire(): Promise<void> {
+    return this.serialize(async () => {
+      if ((await this.heldPrefix()) === null) {
+        try {
+          await this.ip(['addr', 'add', this.vip.cidr, 'dev', this.interface]);
+        } catch (err) {
+          if (!(isVipError(err, 'VIP_ERR_COMMAND_FAILED') && ALREADY_PRESENT.test(err.stderr))) throw err;
+        }
+        this.logger.info('VIP acquired');
+        this.announced = false;
+      }
+      if (!this.announced) {
+        this.announced = true;
+        this.garp.start();
+      }
+    });
+  }
+
+  release(): Promise<void> {
+    // Stop announcing at once, not after whatever is queued ahead: a deposed leader must go quiet.
+    this.garp.cancel();
+    return this.serialize(async () => {
+      this.garp.cancel();
+      this.announced = false;
+      const prefix = await this.heldPrefix();
+      if (prefix === null) return;
+      try {
+        await this.ip(['addr', 'del', `${this.vip.ip}/${prefix}`, 'dev', this.interface]);
+      } catch (err) {
+        if (!(isVipError(err, 'VIP_ERR_COMMAND_FAILED') && ALREADY_ABSENT.test(err.stderr))) throw err;
+      }
+      this.logger.info('VIP released');
+    });
+  }
+
+  async held(): Promise<boolean> {
+    return (await this.heldPrefix()) !== null;
+  }
+
+  /** Resolves when the gratuitous ARP schedule started by the last acquire has finished or was cancelled. */
+  whenAnnounced(): Promise<void> {
+    return this.garp.settled();
+  }
+
+  /** The prefix length the VIP's IP is configured with on the interface, or null when it is not there. */
+  private async heldPrefix(): Promise<number | null> {
+    let stdout: string;
+    try {
+      ({ stdout } = await this.ip(['-j', '-4', 'addr', 'show', 'dev', this.interface]));
+    } catch (err) {
+      if (isVipError(err, 'VIP_ERR_COMMAND_FAILED') && NO_DEVICE.test(err.stderr)) {
+        throw new VipError('VIP_ERR_NO_INTERFACE', `interface "${this.interface}" does not exist on ${this.runner.where}`, {
+          cause: err,
+          stderr: err.stderr,
+        });
+      }
+      throw err;
+    }
+    return findPrefix(stdout, this.vip.ip);
+  }
+
+  private ip(args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return this.runner.run('ip', args, { timeoutMs: this.timeoutMs });
+  }
+
+  private serialize<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(op, op);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** Reads `ip -j addr show` output: the prefix length of `ip` if any interface entry carries it. */
+export function findPrefix(json: string, ip: string): number | null {
+  const parsed: unknown = JSON.parse(json.trim() === '' ? '[]' : json);
+  if (!Array.isArray(parsed)) return null;
+  for (const link of parsed as unknown[]) {
+    if (!isRecord(link) || !Array.isArray(link['addr_info'])) continue;
+    for (const info of link['addr_info'] as unknown[]) {
+      if (isRecord(info) && info['local'] === ip && typeof info['prefixlen'] === 'number') return info['prefixlen'];
+    }
+  }
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
