@@ -18,6 +18,10 @@ export class Inflights {
     if (n > 0) this.buf.splice(0, n);
   }
 
+  freeFirst(): void {
+    this.buf.shift();
+  }
+
   full(): boolean {
     return this.buf.length >= this.limit;
   }

@@ -608,6 +608,8 @@ export class Raft {
     if (pr === undefined) return;
     pr.recentActive = true;
     pr.probeSent = false;
+    // Acks can be lost: free one slot so a full pipeline cannot stall forever (etcd does the same).
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
     if (round > pr.ackedRound && round <= this.round) pr.ackedRound = round;
     if (pr.match < this.log.lastIndex()) this.sendAppend(from);
     this.roundAcked();

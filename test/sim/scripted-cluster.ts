@@ -61,6 +61,9 @@ export class ScriptedCluster {
   readonly nodes = new Map<string, ScriptedNode>();
   private inflight: Message[] = [];
   private cuts = new Set<string>();
+  private dropRules: ((m: Message) => boolean)[] = [];
+  /** Every message delivered, in order (for counting round trips). */
+  readonly delivered: Message[] = [];
   readonly transcript: string[] = [];
   private readonly prng: Prng;
   private readonly config: Partial<RaftConfig>;
@@ -174,6 +177,8 @@ export class ScriptedCluster {
       for (const m of batch) {
         const to = this.nodes.get(m.to);
         if (to === undefined || !to.up || this.cuts.has(`${m.from}>${m.to}`)) continue;
+        if (this.dropRules.some((rule) => rule(m))) continue;
+        this.delivered.push(m);
         to.raw.step(m);
         this.drain(to);
       }
@@ -195,6 +200,15 @@ export class ScriptedCluster {
 
   dropPending(pred: (m: Message) => boolean): void {
     this.inflight = this.inflight.filter((m) => !pred(m));
+  }
+
+  /** Drop every message matching `rule` until clearDrops(). */
+  dropIf(rule: (m: Message) => boolean): void {
+    this.dropRules.push(rule);
+  }
+
+  clearDrops(): void {
+    this.dropRules = [];
   }
 
   cut(a: string, b: string): void {
@@ -259,8 +273,45 @@ export class ScriptedCluster {
     throw new Error(`no leader after ${maxTicks} ticks:\n${this.transcript.slice(-30).join('\n')}`);
   }
 
+  /** Move every clock forward without ticking (lets vote promises expire without timeouts firing). */
+  advanceClocks(ms: number): void {
+    for (const n of this.nodes.values()) n.now += ms;
+  }
+
+  /**
+   * Make `id` time out and campaign: let every promise expire, then tick only `id` (delivering
+   * messages) until it leads or `maxTicks` pass. Returns its role at the end.
+   */
+  campaign(id: string, maxTicks = 40): RaftRole {
+    this.advanceClocks(1000);
+    for (let i = 0; i < maxTicks; i++) {
+      this.tick(1, [id]);
+      this.deliver();
+      if (this.node(id).raw.status().role === 'leader') break;
+    }
+    return this.node(id).raw.status().role;
+  }
+
   /** Transcript lines matching a pattern, to assert the order of events. */
   events(pattern: RegExp): string[] {
     return this.transcript.filter((l) => pattern.test(l));
+  }
+}
+
+/** Assert that each expected fragment occurs in the transcript, in this order; print the transcript if not. */
+export function expectTranscript(c: ScriptedCluster, expected: readonly string[]): void {
+  let at = 0;
+  for (const want of expected) {
+    let found = -1;
+    for (let i = at; i < c.transcript.length; i++) {
+      if ((c.transcript[i] as string).includes(want)) {
+        found = i;
+        break;
+      }
+    }
+    if (found < 0) {
+      throw new Error(`transcript lacks "${want}" after line ${at}:\n${c.transcript.map((l, i) => `${i}: ${l}`).join('\n')}`);
+    }
+    at = found + 1;
   }
 }
