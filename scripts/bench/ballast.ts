@@ -1,0 +1,108 @@
+// Ballast under test: a one-node config with an http and a tcp listener over the benchmark's
+// origins, run as shipped (`ballast start --config FILE`, a separate process with its workers).
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { ChildProcesses, Tracked } from './children.js';
+import type { LbLayout } from './haproxy.js';
+import { waitListening } from './local-port.js';
+
+export interface BallastRun {
+  tracked: Tracked;
+  adminUrl: string;
+  logPath: string;
+}
+
+export interface BallastOptions {
+  adminPort: number;
+  logLevel: string;
+  /** Directory for V8 CPU profiles of the node and its workers (cpu-profiler.ts), or null. */
+  cpuProfDir: string | null;
+}
+
+/** The raw config file object (what an operator writes), not the normalized NodeConfig. */
+export function ballastConfig(dir: string, l: LbLayout, adminPort: number): Record<string, unknown> {
+  const backends = (eps: LbLayout['origins'], prefix: string) =>
+    eps.map((e, i) => ({ name: `${prefix}${i + 1}`, address: `${e.host}:${e.port}` }));
+  return {
+    node: { id: 'bench', dataDir: join(dir, 'ballast-data'), adminListen: `${l.host}:${adminPort}`, workers: l.workers },
+    admin: { user: 'admin', password: 'bench-password' },
+    bootstrap: {
+      listeners: [
+        { name: 'web', mode: 'http', bind: `${l.host}:${l.httpPort}`, routes: [{ pathPrefix: '/', pool: 'web' }] },
+        { name: 'bulk', mode: 'tcp', bind: `${l.host}:${l.tcpPort}`, pool: 'bulk' },
+      ],
+      // No healthCheck: the pools treat every backend as up, as HAProxy does without `check`.
+      pools: [
+        { name: 'web', scheduler: 'round-robin', backends: backends(l.origins, 'o') },
+        { name: 'bulk', scheduler: 'round-robin', backends: backends(l.sinks, 's') },
+      ],
+    },
+  };
+}
+
+function cliScript(): string {
+  return fileURLToPath(new URL('../../cli/ballast.ts', import.meta.url));
+}
+
+async function readyz(url: string): Promise<{ status: number; body: string } | null> {
+  try {
+    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return null;
+  }
+}
+
+export async function startBallast(children: ChildProcesses, dir: string, l: LbLayout, opts: BallastOptions): Promise<BallastRun> {
+  const configPath = join(dir, 'ballast.yaml');
+  writeFileSync(configPath, stringify(ballastConfig(dir, l, opts.adminPort)));
+  const logPath = join(dir, 'ballast.log');
+  const log = openSync(logPath, 'a');
+  const env: NodeJS.ProcessEnv = { ...process.env, BALLAST_LOG_LEVEL: opts.logLevel };
+  if (opts.cpuProfDir) {
+    // NODE_OPTIONS reaches the workers too (node:cluster forks inherit the environment); tsx
+    // first, since NODE_OPTIONS imports run before the command line's.
+    const profiler = new URL('./cpu-profiler.ts', import.meta.url).href;
+    env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --import ${import.meta.resolve('tsx')} --import ${profiler}`.trim();
+    env['BENCH_CPU_PROF_DIR'] = opts.cpuProfDir;
+  }
+  const tracked = children.spawn(
+    'ballast',
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), cliScript(), 'start', '--config', configPath],
+    { stdio: ['ignore', log, log], env },
+  );
+  let exit: string | null = null;
+  void tracked.exited.then((c) => (exit = `ballast exited (${String(c)})`));
+  const adminUrl = `http://${l.host}:${opts.adminPort}`;
+  // A worker that cannot load its engines crash-loops; say so instead of waiting out the bound.
+  const gone = () => {
+    if (exit) return `${exit}; log ${logPath}: ${tail(logPath)}`;
+    const crashes = readFileSync(logPath, 'utf8').split('\n').filter((line) => line.includes('worker exited')).length;
+    return crashes >= 2 * l.workers ? `ballast workers keep exiting; log ${logPath}: ${tail(logPath)}` : null;
+  };
+  await waitListening(l.host, opts.adminPort, 30_000, gone);
+  const deadline = Date.now() + 30_000;
+  let last: { status: number; body: string } | null = null;
+  while (Date.now() < deadline) {
+    const why = gone();
+    if (why !== null) throw new Error(why);
+    last = await readyz(adminUrl);
+    if (last?.status === 200) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (last?.status !== 200) throw new Error(`ballast not ready within 30s: ${last?.body ?? 'no answer'}; log ${logPath}`);
+  await waitListening(l.host, l.httpPort, 5000, gone);
+  await waitListening(l.host, l.tcpPort, 5000, gone);
+  return { tracked, adminUrl, logPath };
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 600);
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,312 @@
+// `npm run bench`: Ballast's data-plane benchmark against HAProxy and the direct origin path.
+// Starts origins, HAProxy and a real `ballast start` process on loopback, drives them with wrk
+// (HTTP) and a bulk TCP client, prints a table with the issue's targets, stops everything it started.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startBallast } from './ballast.js';
+import { ChildProcesses, type Tracked } from './children.js';
+import { startHaproxy, type LbLayout } from './haproxy.js';
+import { freePort } from './local-port.js';
+import { describeMachine, formatMachine } from './machine.js';
+import { startOrigins } from './origins.js';
+import { formatSummary, summarize } from './profile-summary.js';
+import { formatTable, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
+import { runBulk } from './tcp-bulk.js';
+import type { BulkResult, Cell, Endpoint, ScenarioName, ScenarioResult, TargetName, WrkResult } from './types.js';
+import { runWrk } from './wrk.js';
+
+const HOST = '127.0.0.1';
+const SCENARIOS: readonly ScenarioName[] = ['http-keepalive', 'http-close', 'tcp-bulk'];
+const TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct'];
+const USAGE = `usage: npm run bench -- [options]
+  --quick               smoke run: 3 s per measurement, 1 s warm-up, 2 GiB bulk
+  --duration S          seconds per measured run (default 10)
+  --warmup S            seconds of warm-up before each measured run (default 2)
+  --connections N       wrk connections (default 50)
+  --threads N           wrk threads (default min(cores, 2))
+  --bulk-mib N          TCP bulk MiB per run, bounded by --duration too (default 8192)
+  --streams N           concurrent TCP bulk streams (default 1)
+  --scenarios LIST      comma list of ${SCENARIOS.join(', ')}
+  --targets LIST        comma list of ${TARGETS.join(', ')}
+  --workers N           Ballast workers = HAProxy threads (default: cores)
+  --log-level L         Ballast log level (default info, as shipped)
+  --cpu-prof DIR        record CPU profiles of Ballast's processes into DIR and summarize them
+  --json FILE           also write the results as JSON
+  --keep                keep the temp dir (configs, logs)
+`;
+
+interface Settings {
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+  threads: number;
+  bulkBytes: number;
+  streams: number;
+  workers: number;
+  scenarios: ScenarioName[];
+  targets: TargetName[];
+  logLevel: string;
+  cpuProfDir: string | null;
+  jsonPath: string | null;
+  keep: boolean;
+}
+
+function pickList<T extends string>(text: string | undefined, all: readonly T[], what: string): T[] {
+  if (text === undefined) return [...all];
+  const picked = text.split(',').map((s) => s.trim());
+  for (const p of picked) if (!all.includes(p as T)) throw new Error(`unknown ${what} "${p}" (one of ${all.join(', ')})`);
+  return picked as T[];
+}
+
+function positive(text: string | undefined, fallback: number, what: string): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${what} must be a positive number, got "${text}"`);
+  return n;
+}
+
+function parseSettings(argv: string[]): Settings | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      threads: { type: 'string' },
+      'bulk-mib': { type: 'string' },
+      streams: { type: 'string' },
+      scenarios: { type: 'string' },
+      targets: { type: 'string' },
+      workers: { type: 'string' },
+      'log-level': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      json: { type: 'string' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return null;
+  const quick = values.quick === true;
+  const cores = availableParallelism();
+  return {
+    seconds: positive(values.duration, quick ? 3 : 10, 'duration'),
+    warmupSeconds: positive(values.warmup, quick ? 1 : 2, 'warmup'),
+    connections: Math.round(positive(values.connections, 50, 'connections')),
+    threads: Math.round(positive(values.threads, Math.min(cores, 2), 'threads')),
+    bulkBytes: Math.round(positive(values['bulk-mib'], quick ? 2048 : 8192, 'bulk-mib') * 2 ** 20),
+    streams: Math.round(positive(values.streams, 1, 'streams')),
+    workers: Math.round(positive(values.workers, cores, 'workers')),
+    scenarios: pickList(values.scenarios, SCENARIOS, 'scenario'),
+    targets: pickList(values.targets, TARGETS, 'target'),
+    logLevel: values['log-level'] ?? 'info',
+    cpuProfDir: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
+    jsonPath: values.json ?? null,
+    keep: values.keep === true,
+  };
+}
+
+/** Per target: where HTTP and TCP load goes, or why the target is unavailable. */
+type Paths = Record<TargetName, Cell<{ http: Endpoint; tcp: Endpoint }>>;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One GET before loading a target: a wrong answer should be a note, not a fast 404 benchmark. */
+async function probeHttp(ep: Endpoint): Promise<void> {
+  const res = await fetch(`http://${ep.host}:${ep.port}/`, { signal: AbortSignal.timeout(5000) });
+  const body = await res.arrayBuffer();
+  if (res.status !== 200 || body.byteLength !== 1024) {
+    throw new Error(`probe GET / answered ${res.status} with ${body.byteLength} bytes (want 200, 1024)`);
+  }
+}
+
+async function measure(
+  children: ChildProcesses,
+  s: Settings,
+  scenario: ScenarioName,
+  path: { http: Endpoint; tcp: Endpoint },
+): Promise<WrkResult | BulkResult> {
+  switch (scenario) {
+    case 'http-keepalive':
+    case 'http-close': {
+      const base = { connections: s.connections, threads: s.threads, close: scenario === 'http-close' };
+      await runWrk(children, path.http, { ...base, seconds: s.warmupSeconds });
+      return runWrk(children, path.http, { ...base, seconds: s.seconds });
+    }
+    case 'tcp-bulk': {
+      await runBulk(children, path.tcp, { bytes: 64 * 2 ** 20, maxMs: s.warmupSeconds * 1000, streams: s.streams });
+      return runBulk(children, path.tcp, { bytes: s.bulkBytes, maxMs: s.seconds * 1000, streams: s.streams });
+    }
+    default: {
+      const never: never = scenario;
+      throw new Error(`unknown scenario ${String(never)}`);
+    }
+  }
+}
+
+function describeCell(c: Cell<WrkResult | BulkResult>): string {
+  if (!c.ok) return `n/a: ${c.reason}`;
+  const v = c.value;
+  return 'requestsPerSec' in v
+    ? `${v.requestsPerSec.toFixed(0)} req/s, p50 ${(v.p50Us / 1000).toFixed(2)} ms, p99 ${(v.p99Us / 1000).toFixed(2)} ms`
+    : `${v.mbPerSec.toFixed(0)} MB/s (${(v.bytes / 2 ** 20).toFixed(0)} MiB in ${(v.ms / 1000).toFixed(1)} s)`;
+}
+
+const ENGINE_FILES = ['lb/tcp/tcp-listener.ts', 'lb/http/http-listener.ts'];
+
+async function main(argv: string[]): Promise<number> {
+  const s = parseSettings(argv);
+  if (!s) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const started = Date.now();
+  const machine = describeMachine();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  process.stdout.write(`Ballast data-plane benchmark\n${formatMachine(machine)}\n`);
+  process.stdout.write(
+    `settings ${s.seconds} s per run after ${s.warmupSeconds} s warm-up; wrk -t${s.threads} -c${s.connections}; ` +
+      `TCP bulk ${s.bulkBytes / 2 ** 20} MiB x ${s.streams} stream(s), bounded by ${s.seconds} s\n` +
+      `setup    3 origins in one child process (1 KiB body, keep-alive) + 3 TCP sinks; Ballast: one node, ` +
+      `${s.workers} workers, http + tcp listener, round-robin, no health checks, log level ${s.logLevel}; ` +
+      `HAProxy: nbthread ${s.workers}, roundrobin, no checks, no logging, option forwardfor\n\n`,
+  );
+
+  const children = new ChildProcesses();
+  const dir = mkdtempSync(join(tmpdir(), 'ballast-bench-'));
+  let cleaning: Promise<void> | null = null;
+  const cleanup = (ballast: Tracked | null) => {
+    cleaning ??= (async () => {
+      // Ballast first and gently, so its workers drain and write their CPU profiles.
+      if (ballast) await children.stop(ballast, 20_000);
+      await children.stopAll(5000);
+      if (!s.keep) rmSync(dir, { recursive: true, force: true });
+    })();
+    return cleaning;
+  };
+  let ballastProc: Tracked | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`\n${sig}: stopping everything the benchmark started`);
+    void cleanup(ballastProc).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', () => children.killAllNow());
+
+  try {
+    const { ready } = await startOrigins(children, 3);
+    const origins = ready.http.map((port) => ({ host: HOST, port }));
+    const sinks = ready.sinks.map((port) => ({ host: HOST, port }));
+    const direct = { http: origins[0] ?? { host: HOST, port: 0 }, tcp: sinks[0] ?? { host: HOST, port: 0 } };
+    const layout = async (): Promise<LbLayout> => ({
+      host: HOST,
+      httpPort: await freePort(),
+      tcpPort: await freePort(),
+      origins,
+      sinks,
+      workers: s.workers,
+    });
+
+    const paths: Paths = {
+      ballast: { ok: false, reason: NOT_SELECTED },
+      haproxy: { ok: false, reason: NOT_SELECTED },
+      direct: s.targets.includes('direct') ? { ok: true, value: direct } : { ok: false, reason: NOT_SELECTED },
+    };
+    if (s.targets.includes('haproxy')) {
+      const l = await layout();
+      try {
+        await startHaproxy(children, dir, l);
+        paths.haproxy = { ok: true, value: { http: { host: HOST, port: l.httpPort }, tcp: { host: HOST, port: l.tcpPort } } };
+      } catch (err) {
+        paths.haproxy = { ok: false, reason: errorText(err) };
+      }
+    }
+    if (s.targets.includes('ballast')) {
+      const root = new URL('../../', import.meta.url);
+      const missing = ENGINE_FILES.filter((f) => !existsSync(new URL(f, root)));
+      if (missing.length) {
+        paths.ballast = { ok: false, reason: `engine not built yet (${missing.join(', ')} missing)` };
+      } else {
+        const l = await layout();
+        try {
+          if (s.cpuProfDir) mkdirSync(s.cpuProfDir, { recursive: true });
+          const run = await startBallast(children, dir, l, {
+            adminPort: await freePort(),
+            logLevel: s.logLevel,
+            cpuProfDir: s.cpuProfDir,
+          });
+          ballastProc = run.tracked;
+          paths.ballast = { ok: true, value: { http: { host: HOST, port: l.httpPort }, tcp: { host: HOST, port: l.tcpPort } } };
+        } catch (err) {
+          paths.ballast = { ok: false, reason: errorText(err) };
+        }
+      }
+    }
+    for (const t of TARGETS) {
+      const p = paths[t];
+      if (!p.ok || !s.scenarios.some((sc) => sc !== 'tcp-bulk')) continue;
+      try {
+        await probeHttp(p.value.http);
+      } catch (err) {
+        paths[t] = { ok: false, reason: errorText(err) };
+      }
+    }
+
+    const results: ScenarioResult[] = [];
+    for (const scenario of s.scenarios) {
+      const cells = {} as ScenarioResult['cells'];
+      for (const t of TARGETS) {
+        const p = paths[t];
+        let cell: Cell<WrkResult | BulkResult>;
+        if (!p.ok) cell = { ok: false, reason: p.reason };
+        else {
+          try {
+            cell = { ok: true, value: await measure(children, s, scenario, p.value) };
+          } catch (err) {
+            cell = { ok: false, reason: errorText(err) };
+          }
+        }
+        cells[t] = cell;
+        if (s.targets.includes(t)) log(`  ${scenarioTitle(scenario, s.connections, s.streams)} via ${t}: ${describeCell(cell)}`);
+      }
+      results.push({ scenario, cells });
+    }
+
+    process.stdout.write(`\n${formatTable(results, s.connections, s.streams)}\n`);
+    process.stdout.write(
+      `\nload ${loadavg()[0]?.toFixed(2) ?? '?'} at end; took ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
+        'MB/s = 10^6 bytes/s acknowledged by the sink. Targets are reported, not asserted.\n',
+    );
+    if (s.jsonPath) {
+      writeFileSync(s.jsonPath, `${JSON.stringify({ machine, settings: s, results, verdicts: verdicts(results) }, null, 2)}\n`);
+    }
+
+    await cleanup(ballastProc);
+    if (s.cpuProfDir) {
+      const files = readdirSync(s.cpuProfDir).filter((f) => f.endsWith('.cpuprofile'));
+      if (!files.length) process.stdout.write(`\nno CPU profiles in ${s.cpuProfDir}\n`);
+      for (const f of files.sort()) {
+        const path = join(s.cpuProfDir, f);
+        process.stdout.write(`\n${formatSummary(path, summarize(path))}\n`);
+      }
+    }
+    if (s.keep) process.stdout.write(`\nkept ${dir}\n`);
+    return 0;
+  } catch (err) {
+    log(`bench: ${errorText(err)}`);
+    await cleanup(ballastProc);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${errorText(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,57 @@
+// Shapes shared by the data-plane benchmark's modules: targets, measurements, child messages.
+
+/** Where a load generator points: one of the two load balancers, or one origin directly. */
+export type TargetName = 'ballast' | 'haproxy' | 'direct';
+
+export type ScenarioName = 'http-keepalive' | 'http-close' | 'tcp-bulk';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** What the origin child process reports once every server listens. */
+export interface OriginsReady {
+  type: 'ready';
+  /** Small fixed-response HTTP origins (keep-alive). */
+  http: number[];
+  /** TCP sinks: read everything, answer the byte count on FIN. */
+  sinks: number[];
+}
+
+/** What the TCP bulk client child reports. */
+export interface BulkReport {
+  type: 'bulk';
+  streams: number;
+  /** Bytes the sinks acknowledged (what actually crossed the path). */
+  bytes: number;
+  /** From the first connect to the last acknowledgement. */
+  ms: number;
+  /** Set when a stream failed or the sink never acknowledged (e.g. half-close not forwarded). */
+  error?: string;
+}
+
+export interface WrkResult {
+  requestsPerSec: number;
+  requests: number;
+  /** Microseconds. */
+  p50Us: number;
+  p99Us: number;
+  socketErrors: { connect: number; read: number; write: number; timeout: number };
+  non2xx3xx: number;
+}
+
+export interface BulkResult {
+  /** Decimal megabytes (10^6 bytes) per second. */
+  mbPerSec: number;
+  bytes: number;
+  ms: number;
+}
+
+/** One cell of the table: a measurement, or why there is none. */
+export type Cell<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export interface ScenarioResult {
+  scenario: ScenarioName;
+  cells: Record<TargetName, Cell<WrkResult | BulkResult>>;
+}
