@@ -2,6 +2,7 @@
 // The Raft core never touches disk: at start the recovered state is loaded into a MemoryStorage
 // (cluster/raft) that the core reads, as etcd's wal + MemoryStorage do.
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
+import type { Logger } from 'pino';
 
 export interface RecoveredLog {
   hardState: HardState;
@@ -22,4 +23,20 @@ export interface DurableLog {
   /** Write a snapshot atomically; log segments wholly covered by it may then be released. */
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   close(): Promise<void>;
+}
+
+// ---- Additions (cluster/storage): options of the disk implementation, openDurableLog(dir, options). ----
+
+export interface FileLogOptions {
+  logger: Logger;
+  /** Rotate to a new segment once the active one has reached this many bytes (default 16 MiB). */
+  segmentBytes?: number;
+}
+
+/** What the disk log holds right now; for status pages and tests. */
+export interface FileLogStatus {
+  segments: string[];
+  snapshotIndex: number;
+  lastIndex: number;
+  activeSegmentBytes: number;
 }
