@@ -24,10 +24,14 @@ export function restoreStorage(disk: Disk): MemoryStorage {
   return s;
 }
 
+/**
+ * Persist one Ready. A snapshot in a Ready comes from the leader and replaces the whole log: any
+ * entries we hold after it belong to a divergent history and must go too.
+ */
 export function persistReady(disk: Disk, hardState: HardState | null, snapshot: Snapshot | null, entries: readonly Entry[]): void {
   if (snapshot !== null && (disk.snapshot === null || snapshot.meta.index > disk.snapshot.meta.index)) {
     disk.snapshot = snapshot;
-    disk.entries = disk.entries.filter((e) => e.index > snapshot.meta.index);
+    disk.entries = [];
   }
   const first = entries[0];
   if (first !== undefined) {
@@ -255,6 +259,17 @@ export class ScriptedCluster {
     this.log(`${id} proposed "${cmd}" at ${index}`);
     this.drain(n);
     return index;
+  }
+
+  /** Snapshot the node's state machine at its applied index and compact its log (and disk). */
+  compact(id: string, retain = 0): Snapshot {
+    const n = this.node(id);
+    const snap = n.raw.compact(n.appliedIndex, enc.encode(JSON.stringify(n.applied)), retain);
+    // A local snapshot keeps the entries after it.
+    n.disk.snapshot = snap;
+    n.disk.entries = n.disk.entries.filter((e) => e.index > snap.meta.index);
+    this.log(`${id} compacted its log at ${snap.meta.index}`);
+    return snap;
   }
 
   leaders(): string[] {
