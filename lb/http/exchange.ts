@@ -1,0 +1,228 @@
+// One client request's trip to a backend: pick, dispatch, stream both ways, retry, fail cleanly.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { LbError } from '../errors.js';
+import type { DataPlaneMetrics } from '../metrics.js';
+import type { BackendLease, LeaseOutcome, PoolPicker } from '../types.js';
+import { downstreamResponseHeaders } from './header-rewrite.js';
+import { kindFor, sendLocalReply } from './local-reply.js';
+import type { FlatHeaders, HttpTimeouts } from './types.js';
+import type { UpstreamPools } from './upstream-pools.js';
+
+/** RFC 9110 9.2.2: a repeat has the same effect, so a reset before any response may be retried. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export interface ExchangeContext {
+  listener: string;
+  picker: PoolPicker;
+  upstreams: UpstreamPools;
+  timeouts: HttpTimeouts;
+  /** Other backends to try when one cannot be reached. */
+  retries: number;
+  metrics: DataPlaneMetrics;
+  logger: Logger;
+  /** Client sockets whose request waits for backend headers, and that request (idle guard). */
+  awaitingBackend: WeakMap<Socket, IncomingMessage>;
+  /** True once the listener drains: responses then say Connection: close. */
+  draining(): boolean;
+}
+
+/** Whether the request carries a body (RFC 9112 6.3): framing headers, not the method, decide. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+function errorCode(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? code : err.name;
+}
+
+function rawHeaderList(controller: Dispatcher.DispatchController): readonly (string | Buffer)[] {
+  const raw = controller.rawHeaders;
+  if (Array.isArray(raw)) return raw;
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) out.push(name, v);
+  }
+  return out;
+}
+
+export class Exchange {
+  /** Backend that got bytes of this request; "" while none did (metrics label). */
+  reachedBackend = '';
+  private readonly tried = new Set<string>();
+  private readonly withBody: boolean;
+  private attempts = 0;
+  private lastError: LbError | undefined;
+  private controller: Dispatcher.DispatchController | undefined;
+  private clientGone = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly headers: FlatHeaders,
+    private readonly clientIp: string,
+    private readonly ctx: ExchangeContext,
+  ) {
+    this.withBody = hasBody(req);
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.clientGone = true;
+      this.controller?.abort(new Error('client closed the connection'));
+    });
+  }
+
+  start(): void {
+    this.attempt();
+  }
+
+  private attempt(): void {
+    const { picker, metrics } = this.ctx;
+    const lease = picker.acquire(this.clientIp, this.tried);
+    if (lease === undefined) {
+      this.fail(this.lastError ?? new LbError('LB_ERR_NO_BACKEND', `no healthy backend in pool "${picker.name}"`));
+      return;
+    }
+    this.attempts += 1;
+    this.tried.add(lease.backend);
+    const gauge = { pool: lease.pool, backend: lease.backend };
+    metrics.backendActiveConnections.inc(gauge);
+    let released = false;
+    const release = (outcome: LeaseOutcome): void => {
+      if (released) return;
+      released = true;
+      metrics.backendActiveConnections.dec(gauge);
+      lease.release(outcome);
+    };
+    this.dispatch(lease, release);
+  }
+
+  private dispatch(lease: BackendLease, release: (outcome: LeaseOutcome) => void): void {
+    const { req, res, ctx } = this;
+    const socket = req.socket;
+    let started = false;
+    let responded = false;
+    let status = 0;
+    ctx.awaitingBackend.set(socket, req);
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: (controller) => {
+        started = true;
+        this.controller = controller;
+        this.reachedBackend = lease.backend;
+        if (this.clientGone) controller.abort(new Error('client closed the connection'));
+      },
+      onResponseStart: (controller, statusCode, _headers, statusMessage) => {
+        // 1xx interim responses (103 Early Hints) are not relayed.
+        if (statusCode < 200) return;
+        responded = true;
+        status = statusCode;
+        ctx.awaitingBackend.delete(socket);
+        const headers = downstreamResponseHeaders(rawHeaderList(controller));
+        if (ctx.draining()) headers.push('Connection', 'close');
+        try {
+          if (statusMessage === undefined || statusMessage === '') res.writeHead(statusCode, headers);
+          else res.writeHead(statusCode, statusMessage, headers);
+        } catch (err) {
+          // Invalid header bytes from the backend: refuse the response rather than relay it.
+          responded = false;
+          controller.abort(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        res.on('drain', () => controller.resume());
+      },
+      onResponseData: (controller, chunk) => {
+        if (!res.write(chunk)) controller.pause();
+      },
+      onResponseEnd: () => {
+        res.end();
+        release(status >= 500 ? 'server-error' : 'ok');
+      },
+      onResponseError: (_controller, err) => {
+        ctx.awaitingBackend.delete(socket);
+        this.onError(err, lease, release, started, responded, socket);
+      },
+    };
+    ctx.upstreams.get(lease).dispatch(
+      {
+        path: req.url ?? '/',
+        method: req.method ?? 'GET',
+        headers: this.headers,
+        body: this.withBody ? req : null,
+        headersTimeout: ctx.timeouts.responseHeaderMs,
+        bodyTimeout: ctx.timeouts.idleMs,
+      },
+      handler,
+    );
+  }
+
+  private onError(
+    err: Error,
+    lease: BackendLease,
+    release: (outcome: LeaseOutcome) => void,
+    started: boolean,
+    responded: boolean,
+    socket: Socket,
+  ): void {
+    const { metrics } = this.ctx;
+    const name = `backend "${lease.backend}" (${lease.host}:${lease.port})`;
+    const code = errorCode(err);
+    if (!started) {
+      release('connect-failure');
+      metrics.backendConnectFailuresTotal.inc({ pool: lease.pool, backend: lease.backend });
+      if (this.clientGone) return;
+      this.lastError =
+        code === 'UND_ERR_CONNECT_TIMEOUT'
+          ? new LbError('LB_ERR_CONNECT_TIMEOUT', `connect to ${name} timed out`, { cause: err })
+          : new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed: ${code}`, { cause: err });
+      // Nothing reached the backend, so any method (and an unread body) can go elsewhere.
+      if (this.attempts <= this.ctx.retries) this.attempt();
+      else this.fail(this.lastError);
+      return;
+    }
+    if (this.clientGone || this.req.errored !== null || socket.destroyed) {
+      // The client left (or its upload broke); not the backend's fault.
+      release('ok');
+      this.res.destroy();
+      return;
+    }
+    release('server-error');
+    if (responded) {
+      // Headers already went out: the only honest signal left is cutting the connection.
+      const kind = code === 'UND_ERR_BODY_TIMEOUT' ? 'response_timeout' : 'backend_reset';
+      metrics.proxyErrorsTotal.inc({ listener: this.ctx.listener, pool: lease.pool, kind });
+      this.ctx.logger.warn({ pool: lease.pool, backend: lease.backend, err: code }, 'backend failed mid-response');
+      this.res.destroy();
+      return;
+    }
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      this.fail(
+        new LbError(
+          'LB_ERR_RESPONSE_TIMEOUT',
+          `${name} sent no response headers within ${this.ctx.timeouts.responseHeaderMs} ms`,
+          { cause: err },
+        ),
+      );
+      return;
+    }
+    this.lastError = new LbError('LB_ERR_BACKEND_RESET', `${name} closed the connection: ${code}`, { cause: err });
+    // Bytes were sent: only a bodiless idempotent request is safe to repeat elsewhere.
+    const repeatable = !this.withBody && IDEMPOTENT.has(this.req.method ?? '');
+    if (repeatable && this.attempts <= this.ctx.retries) this.attempt();
+    else this.fail(this.lastError);
+  }
+
+  private fail(err: LbError): void {
+    const kind = kindFor(err.code);
+    if (kind !== undefined) {
+      this.ctx.metrics.proxyErrorsTotal.inc({ listener: this.ctx.listener, pool: this.ctx.picker.name, kind });
+    }
+    this.ctx.logger.debug({ code: err.code, url: this.req.url }, err.message);
+    if (this.ctx.draining() && !this.res.headersSent) this.res.setHeader('Connection', 'close');
+    sendLocalReply(this.res, err);
+  }
+}
