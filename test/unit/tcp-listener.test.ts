@@ -512,3 +512,31 @@ test('lease outcome: reset before any byte is a server error; after a byte it is
   assert.deepEqual(h.pools.get('p2')?.releases, [{ backend: 'late', outcome: 'ok' }]);
   await waitFor(() => h.listener.activeConnections() === 0, 3000, 'connections to finish');
 });
+
+test('a client reset mid-stream tears down the backend side; the lease ends ok', async (t) => {
+  const a = await origin(t, echo);
+  const h = await harness(t, listenerSpec(), [poolSpec('p1', { a: a.port })]);
+  const c = client(t, h.port);
+  await echoes(c, 'some bytes');
+  assert.equal(a.sockets.size, 1);
+  c.socket.resetAndDestroy();
+  await waitFor(() => a.sockets.size === 0 && h.listener.activeConnections() === 0, 5000, 'backend side to close');
+  assert.deepEqual(h.pools.get('p1')?.releases, [{ backend: 'a', outcome: 'ok' }]);
+});
+
+test('destroy() while dialing aborts the dial: client closed, lease released once, nothing left', async (t) => {
+  const hole = await blackhole(t);
+  const h = await harness(t, listenerSpec({ timeouts: { ...listenerSpec().timeouts, connectMs: 10_000 } }), [
+    poolSpec('p1', { hole }),
+  ]);
+  const c = client(t, h.port);
+  await c.until(() => c.connected, 3000, 'connect to the engine');
+  await waitFor(() => h.listener.activeConnections() === 1, 3000, 'the engine to accept');
+  h.listener.destroy();
+  await c.until(() => c.closed, 3000, 'close');
+  assert.ok(c.closedAt - c.openedAt < 5000);
+  assert.equal(h.listener.activeConnections(), 0);
+  await waitFor(() => (h.pools.get('p1')?.releases.length ?? 0) > 0, 3000, 'release');
+  assert.deepEqual(h.pools.get('p1')?.releases, [{ backend: 'hole', outcome: 'ok' }]);
+  assert.equal(await value(h.metrics.proxyErrorsTotal, { listener: 'l1', pool: 'p1', kind: 'connect_timeout' }), 0);
+});
