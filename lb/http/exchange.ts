@@ -82,7 +82,7 @@ export class Exchange {
   }
 
   private attempt(): void {
-    const { picker, metrics } = this.ctx;
+    const { picker } = this.ctx;
     const lease = picker.acquire(this.clientIp, this.tried);
     if (lease === undefined) {
       this.fail(this.lastError ?? new LbError('LB_ERR_NO_BACKEND', `no healthy backend in pool "${picker.name}"`));
@@ -90,13 +90,11 @@ export class Exchange {
     }
     this.attempts += 1;
     this.tried.add(lease.backend);
-    const gauge = { pool: lease.pool, backend: lease.backend };
-    metrics.backendActiveConnections.inc(gauge);
+    // The pool runtime keeps the per-backend in-flight gauge; this guard keeps "exactly once".
     let released = false;
     const release = (outcome: LeaseOutcome): void => {
       if (released) return;
       released = true;
-      metrics.backendActiveConnections.dec(gauge);
       lease.release(outcome);
     };
     this.dispatch(lease, release);

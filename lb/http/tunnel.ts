@@ -63,13 +63,11 @@ export class Tunnel {
     }
     this.attempts += 1;
     this.tried.add(lease.backend);
-    const labels = leaseLabels(lease);
-    this.ctx.metrics.backendActiveConnections.inc(labels);
+    // The pool runtime keeps the per-backend in-flight gauge; this guard keeps "exactly once".
     let released = false;
     const release = (outcome: LeaseOutcome): void => {
       if (released) return;
       released = true;
-      this.ctx.metrics.backendActiveConnections.dec(labels);
       lease.release(outcome);
     };
     this.connect(lease, release);

@@ -12,52 +12,68 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { LbError } from '../../lb/errors.js';
 import { HttpListener } from '../../lb/http/listener.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from '../../lb/metrics.js';
+import { PoolRuntime } from '../../lb/pool.js';
 import type { BackendLease, LeaseOutcome, ListenerSpec, PoolPicker, RouteSpec } from '../../lb/types.js';
 
 // ---------------------------------------------------------------------------------------------
-// Fixtures. FixturePool stands in for lb/pool.ts (PoolRuntime) until it lands: round-robin over
-// a fixed backend list, honouring `exclude`, recording every lease release.
+// Fixtures. Pools are the real PoolRuntime (round-robin, no health check, so every backend is
+// eligible), wrapped only to record each lease release for the exactly-once assertions.
 
 interface Target {
   name: string;
   port: number;
 }
 
-class FixturePool implements PoolPicker {
+class RecordedPool implements PoolPicker {
   readonly releases: { backend: string; outcome: LeaseOutcome }[] = [];
   doubleReleases = 0;
   outstanding = 0;
-  private next = 0;
+  readonly runtime: PoolRuntime;
+
   constructor(
     readonly name: string,
-    readonly targets: Target[],
-  ) {}
+    targets: Target[],
+  ) {
+    this.runtime = new PoolRuntime(
+      {
+        name,
+        scheduler: 'round-robin',
+        slowStartMs: 0,
+        backends: targets.map((t) => ({
+          name: t.name,
+          host: '127.0.0.1',
+          port: t.port,
+          weight: 1,
+          state: 'active',
+          backup: false,
+          maxConns: 0,
+        })),
+      },
+      { now: Date.now },
+    );
+  }
 
-  acquire(_clientIp: string, exclude?: ReadonlySet<string>): BackendLease | undefined {
-    for (let i = 0; i < this.targets.length; i++) {
-      const index = (this.next + i) % this.targets.length;
-      const t = this.targets[index];
-      if (t === undefined || exclude?.has(t.name) === true) continue;
-      this.next = index + 1;
-      this.outstanding += 1;
-      let done = false;
-      return {
-        pool: this.name,
-        backend: t.name,
-        host: '127.0.0.1',
-        port: t.port,
-        release: (outcome) => {
-          if (done) {
-            this.doubleReleases += 1;
-            return;
-          }
-          done = true;
-          this.outstanding -= 1;
-          this.releases.push({ backend: t.name, outcome });
-        },
-      };
-    }
-    return undefined;
+  acquire(clientIp: string, exclude?: ReadonlySet<string>): BackendLease | undefined {
+    const lease = this.runtime.acquire(clientIp, exclude);
+    if (lease === undefined) return undefined;
+    this.outstanding += 1;
+    let done = false;
+    return {
+      pool: lease.pool,
+      backend: lease.backend,
+      host: lease.host,
+      port: lease.port,
+      release: (outcome) => {
+        if (done) {
+          this.doubleReleases += 1;
+          return;
+        }
+        done = true;
+        this.outstanding -= 1;
+        this.releases.push({ backend: lease.backend, outcome });
+        lease.release(outcome);
+      },
+    };
   }
 }
 
@@ -144,7 +160,7 @@ interface Running {
   registry: Registry;
 }
 
-async function startLb(s: ListenerSpec, pools: FixturePool[]): Promise<Running> {
+async function startLb(s: ListenerSpec, pools: RecordedPool[]): Promise<Running> {
   const registry = new Registry();
   const metrics = createDataPlaneMetrics(registry);
   const byName = new Map(pools.map((p) => [p.name, p]));
@@ -242,7 +258,7 @@ describe('http listener: routing', () => {
   it('routes by host (exact, wildcard) then longest prefix; host-specific routes win', async () => {
     const names = ['def', 'api', 'ex', 'wild'];
     const backends = await Promise.all(names.map((n) => startBackend(n)));
-    const pools = backends.map((b) => new FixturePool(b.name, [b]));
+    const pools = backends.map((b) => new RecordedPool(b.name, [b]));
     const { port } = await startLb(
       spec([
         { pathPrefix: '/', pool: 'def' },
@@ -268,7 +284,7 @@ describe('http listener: routing', () => {
   it('answers 404 itself for an unknown route, counted with backend ""', async () => {
     const b = await startBackend('only');
     const { port, registry } = await startLb(spec([{ host: 'a.test', pathPrefix: '/app/', pool: 'only' }]), [
-      new FixturePool('only', [b]),
+      new RecordedPool('only', [b]),
     ]);
     const r = await request(port, { path: '/elsewhere?q=1', headers: { host: 'B.test:99' } });
     assert.equal(r.status, 404);
@@ -313,7 +329,7 @@ describe('http listener: headers', () => {
     await once(backend, 'listening');
     cleanups.push(() => backend.close());
     const target = { name: 'raw', port: (backend.address() as net.AddressInfo).port };
-    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [target])]);
+    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [target])]);
     const head =
       'GET /h HTTP/1.1\r\n' +
       'Host: Example.com:8080\r\n' +
@@ -402,7 +418,7 @@ describe('http listener: streaming', () => {
       };
       pump();
     });
-    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [b])]);
+    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [b])]);
 
     const began = Date.now();
     const clientUp = createHash('sha256');
@@ -469,7 +485,7 @@ describe('http listener: streaming', () => {
       };
       pump();
     });
-    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [b])]);
+    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [b])]);
     const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
       http.get({ host: '127.0.0.1', port, path: '/', agent: false }, resolve).on('error', reject),
     );
@@ -492,7 +508,7 @@ describe('http listener: streaming', () => {
       req.pause();
       req.on('end', () => res.end('done'));
     });
-    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [b])]);
+    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [b])]);
     let written = 0;
     const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: '/', agent: false });
     const done = new Promise<Reply>((resolve, reject) => {
@@ -537,7 +553,7 @@ describe('http listener: upgrades', () => {
       socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
     });
     cleanups.push(() => wss.close());
-    const { port, registry } = await startLb(spec([{ pathPrefix: '/ws', pool: 'p' }]), [new FixturePool('p', [b])]);
+    const { port, registry } = await startLb(spec([{ pathPrefix: '/ws', pool: 'p' }]), [new RecordedPool('p', [b])]);
 
     const client = new WebSocket(`ws://127.0.0.1:${port}/ws/chat`);
     cleanups.push(() => client.terminate());
@@ -567,7 +583,7 @@ describe('http listener: upgrades', () => {
     const wss = new WebSocketServer({ server: b.server });
     wss.on('connection', (socket) => socket.on('message', (d) => socket.send(d)));
     cleanups.push(() => wss.close());
-    const pool = new FixturePool('p', [{ name: 'dead', port: await deadPort() }, b]);
+    const pool = new RecordedPool('p', [{ name: 'dead', port: await deadPort() }, b]);
     const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [pool]);
     const client = new WebSocket(`ws://127.0.0.1:${port}/`);
     cleanups.push(() => client.terminate());
@@ -584,7 +600,7 @@ describe('http listener: upgrades', () => {
 
 describe('http listener: failures', () => {
   it('503 with the exact body when the pool has no eligible backend', async () => {
-    const { port, registry } = await startLb(spec([{ pathPrefix: '/', pool: 'empty' }]), [new FixturePool('empty', [])]);
+    const { port, registry } = await startLb(spec([{ pathPrefix: '/', pool: 'empty' }]), [new RecordedPool('empty', [])]);
     const r = await request(port);
     assert.equal(r.status, 503);
     assert.equal(r.body, 'no healthy backend in pool "empty"');
@@ -592,7 +608,7 @@ describe('http listener: failures', () => {
   });
 
   it('502 naming the connect failure when every backend refuses, after trying each once', async () => {
-    const pool = new FixturePool('p', [
+    const pool = new RecordedPool('p', [
       { name: 'd1', port: await deadPort() },
       { name: 'd2', port: await deadPort() },
       { name: 'd3', port: await deadPort() },
@@ -617,7 +633,7 @@ describe('http listener: failures', () => {
         res.end('stored');
       });
     });
-    const pool = new FixturePool('p', [{ name: 'dead', port: await deadPort() }, good]);
+    const pool = new RecordedPool('p', [{ name: 'dead', port: await deadPort() }, good]);
     const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [pool]);
     const body = randomBytes(2 * 1024 * 1024);
     const r = await request(port, { method: 'POST', body });
@@ -630,7 +646,7 @@ describe('http listener: failures', () => {
   it('504 when the backend sends no headers within responseHeaderMs; not retried', async () => {
     const slow = await startBackend('slow', (req) => req.resume());
     const other = await startBackend('other');
-    const pool = new FixturePool('p', [slow, other]);
+    const pool = new RecordedPool('p', [slow, other]);
     const { port, registry } = await startLb(
       spec([{ pathPrefix: '/', pool: 'p' }], {
         timeouts: { connectMs: 1000, clientHeaderMs: 2000, responseHeaderMs: 300, idleMs: 10_000 },
@@ -650,7 +666,7 @@ describe('http listener: failures', () => {
   it('502 on a backend reset; a POST is not retried, a bodiless GET is', async () => {
     const resetter = await startBackend('reset', (req) => req.socket.destroy());
     const good = await startBackend('good');
-    const pool = new FixturePool('p', [resetter, good]);
+    const pool = new RecordedPool('p', [resetter, good]);
     const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [pool]);
     const post = await request(port, { method: 'POST', body: Buffer.from('pay once') });
     assert.equal(post.status, 502);
@@ -675,7 +691,7 @@ describe('http listener: failures', () => {
       res.writeHead(500);
       res.end('boom');
     });
-    const pool = new FixturePool('p', [b]);
+    const pool = new RecordedPool('p', [b]);
     const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [pool]);
     const r = await request(port);
     assert.equal(r.status, 500);
@@ -685,7 +701,7 @@ describe('http listener: failures', () => {
 
   it('a killed backend under keep-alive load: no request that never reached a backend fails', async () => {
     const backends = await Promise.all(['k1', 'k2', 'k3'].map((n) => startBackend(n)));
-    const pool = new FixturePool('p', backends);
+    const pool = new RecordedPool('p', backends);
     const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [pool]);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     cleanups.push(() => agent.destroy());
@@ -747,7 +763,7 @@ describe('http listener: client hygiene', () => {
   for (const [what, bytes] of smuggles) {
     it(`400 and nothing reaches the backend: ${what}`, async () => {
       const b = await startBackend('b');
-      const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [b])]);
+      const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [b])]);
       const { text, closed } = await raw(port, bytes);
       assert.match(text, /^HTTP\/1\.1 400 /);
       assert.ok(closed, 'connection closed after the 400');
@@ -759,7 +775,7 @@ describe('http listener: client hygiene', () => {
   it('431 for a header block over maxHeaderBytes; the backend sees nothing', async () => {
     const b = await startBackend('b');
     const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }], { maxHeaderBytes: 4096 }), [
-      new FixturePool('p', [b]),
+      new RecordedPool('p', [b]),
     ]);
     const ok = await raw(port, `GET / HTTP/1.1\r\nHost: a\r\nX-Pad: ${'a'.repeat(2000)}\r\nConnection: close\r\n\r\n`);
     assert.match(ok.text, /^HTTP\/1\.1 200 /);
@@ -774,7 +790,7 @@ describe('http listener: client hygiene', () => {
       spec([{ pathPrefix: '/', pool: 'p' }], {
         timeouts: { connectMs: 1000, clientHeaderMs: 600, responseHeaderMs: 3000, idleMs: 10_000 },
       }),
-      [new FixturePool('p', [b])],
+      [new RecordedPool('p', [b])],
     );
     const socket = net.connect(port, '127.0.0.1');
     cleanups.push(() => socket.destroy());
@@ -803,7 +819,7 @@ describe('http listener: client hygiene', () => {
 
   it('keeps client connections alive across requests', async () => {
     const b = await startBackend('b');
-    const { port, lb, registry } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [b])]);
+    const { port, lb, registry } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [b])]);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     cleanups.push(() => agent.destroy());
     const first = await request(port, { agent });
@@ -824,7 +840,7 @@ describe('http listener: client hygiene', () => {
 
   it('answers Expect: 100-continue itself and relays the body', async () => {
     const b = await startBackend('b');
-    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [b])]);
+    const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [b])]);
     const reply = await new Promise<number>((resolve, reject) => {
       const req = http.request({
         host: '127.0.0.1',
@@ -852,7 +868,7 @@ describe('http listener: client hygiene', () => {
       req.resume();
       req.on('end', () => setTimeout(() => res.end('slow but fine'), 900));
     });
-    const pool = new FixturePool('p', [b]);
+    const pool = new RecordedPool('p', [b]);
     const { port } = await startLb(
       spec([{ pathPrefix: '/', pool: 'p' }], {
         timeouts: { connectMs: 1000, clientHeaderMs: 2000, responseHeaderMs: 5000, idleMs: 400 },
@@ -897,7 +913,7 @@ describe('http listener: lifecycle', () => {
   it('applies a route change live; the keep-alive client connection survives it', async () => {
     const a = await startBackend('a');
     const bb = await startBackend('b');
-    const pools = [new FixturePool('a', [a]), new FixturePool('b', [bb])];
+    const pools = [new RecordedPool('a', [a]), new RecordedPool('b', [bb])];
     const s1 = spec([{ pathPrefix: '/', pool: 'a' }], { maxHeaderBytes: 16 * 1024 });
     const { port, lb, registry } = await startLb(s1, pools);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -923,7 +939,7 @@ describe('http listener: lifecycle', () => {
       req.resume();
       setTimeout(() => res.end('late but whole'), 400);
     });
-    const { port, lb } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [slow])]);
+    const { port, lb } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [slow])]);
     const idleAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     cleanups.push(() => idleAgent.destroy());
     const busyAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -944,7 +960,7 @@ describe('http listener: lifecycle', () => {
 
   it('destroy(): drops everything at once, open requests and tunnels included', async () => {
     const hang = await startBackend('hang', (req) => req.resume());
-    const { port, lb } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new FixturePool('p', [hang])]);
+    const { port, lb } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [hang])]);
     const pending = request(port);
     await sleep(100);
     assert.equal(lb.activeConnections(), 1);
