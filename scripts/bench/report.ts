@@ -1,6 +1,6 @@
 // The benchmark's table: one row per scenario metric, Ballast / HAProxy / direct, the
 // Ballast/HAProxy ratio and the issue's targets as PASS/BELOW (a report, not an assertion).
-import type { BulkResult, Cell, ScenarioName, ScenarioResult, TargetName, WrkResult } from './types.js';
+import type { Cell, Measured, Measurement, ScenarioName, ScenarioResult, TargetName, WrkResult } from './types.js';
 
 export const TARGETS: Partial<Record<ScenarioName, number>> = { 'http-keepalive': 0.5, 'tcp-bulk': 0.8 };
 
@@ -24,18 +24,36 @@ export function scenarioTitle(s: ScenarioName, connections: number, streams: num
   }
 }
 
-function isWrk(v: WrkResult | BulkResult): v is WrkResult {
+export function isWrk(v: Measurement): v is WrkResult {
   return 'requestsPerSec' in v;
 }
 
 /** The scenario's headline number: requests/s or MB/s. */
-function headline(c: Cell<WrkResult | BulkResult>): number | null {
-  if (!c.ok) return null;
-  return isWrk(c.value) ? c.value.requestsPerSec : c.value.mbPerSec;
+export function headlineOf(v: Measurement): number {
+  return isWrk(v) ? v.requestsPerSec : v.mbPerSec;
+}
+
+/** Picks the median run by headline (the lower middle one for an even count). */
+export function medianOf(runs: Measurement[], failures: string[]): Measured | null {
+  const sorted = [...runs].sort((a, b) => headlineOf(a) - headlineOf(b));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  return median ? { median, headlines: runs.map(headlineOf), failures } : null;
+}
+
+function headline(c: Cell<Measured>): number | null {
+  return c.ok ? headlineOf(c.value.median) : null;
 }
 
 function ms(us: number): string {
   return us >= 100_000 ? (us / 1000).toFixed(0) : (us / 1000).toFixed(2);
+}
+
+/** "10281 ±4%": median, and half the min-max range relative to it when there were several runs. */
+function withSpread(m: Measured): string {
+  const h = headlineOf(m.median);
+  if (m.headlines.length < 2 || h <= 0) return h.toFixed(0);
+  const spread = (Math.max(...m.headlines) - Math.min(...m.headlines)) / 2 / h;
+  return `${h.toFixed(0)} ±${(spread * 100).toFixed(0)}%`;
 }
 
 function pad(cells: string[], widths: number[]): string {
@@ -60,52 +78,45 @@ export function verdicts(results: ScenarioResult[]): Verdict[] {
   });
 }
 
+function notesFor(t: TargetName, r: ScenarioResult): string[] {
+  const c = r.cells[t];
+  if (!c.ok) return c.reason === NOT_SELECTED ? [] : [`${t} ${r.scenario}: ${c.reason}`];
+  const notes = c.value.failures.map((f) => `${t} ${r.scenario}: a run failed: ${f}`);
+  const m = c.value.median;
+  if (isWrk(m)) {
+    const e = m.socketErrors;
+    if (e.connect + e.read + e.write + e.timeout > 0 || m.non2xx3xx > 0) {
+      notes.push(
+        `${t} ${r.scenario} (median run): ${m.non2xx3xx} non-2xx/3xx of ${m.requests}; socket errors connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout}`,
+      );
+    }
+  }
+  return notes;
+}
+
 export function formatTable(results: ScenarioResult[], connections: number, streams: number): string {
   const rows: string[][] = [['scenario', 'metric', 'Ballast', 'HAProxy', 'direct', 'B/HAProxy', 'target']];
   const notes: string[] = [];
   const verdictBy = new Map(verdicts(results).map((v) => [v.scenario, v]));
+  const value = (c: Cell<Measured>, fmt: (m: Measured) => string) =>
+    c.ok ? fmt(c.value) : c.reason === NOT_SELECTED ? '-' : 'n/a';
   for (const r of results) {
-    const title = scenarioTitle(r.scenario, connections, streams);
     const b = headline(r.cells.ballast);
     const h = headline(r.cells.haproxy);
-    const ratio = b !== null && h !== null && h > 0 ? `${(b / h).toFixed(2)}x` : '-';
     const v = verdictBy.get(r.scenario);
-    const target = v ? `>=${v.target}x ${v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'BELOW'}` : '';
     const isHttp = r.scenario !== 'tcp-bulk';
-    const value = (c: Cell<WrkResult | BulkResult>, fmt: (x: WrkResult | BulkResult) => string) =>
-      c.ok ? fmt(c.value) : c.reason === NOT_SELECTED ? '-' : 'n/a';
     rows.push([
-      title,
+      scenarioTitle(r.scenario, connections, streams),
       isHttp ? 'req/s' : 'MB/s',
-      ...COLUMNS.map((t) => value(r.cells[t], (x) => (isWrk(x) ? x.requestsPerSec.toFixed(0) : x.mbPerSec.toFixed(0)))),
-      ratio,
-      target,
+      ...COLUMNS.map((t) => value(r.cells[t], withSpread)),
+      b !== null && h !== null && h > 0 ? `${(b / h).toFixed(2)}x` : '-',
+      v ? `>=${v.target}x ${v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'BELOW'}` : '',
     ]);
     if (isHttp) {
-      rows.push([
-        '',
-        'p50 / p99 ms',
-        ...COLUMNS.map((t) => value(r.cells[t], (x) => (isWrk(x) ? `${ms(x.p50Us)} / ${ms(x.p99Us)}` : ''))),
-        '',
-        '',
-      ]);
+      const lat = (m: Measured) => (isWrk(m.median) ? `${ms(m.median.p50Us)} / ${ms(m.median.p99Us)}` : '');
+      rows.push(['', 'p50 / p99 ms', ...COLUMNS.map((t) => value(r.cells[t], lat)), '', '']);
     }
-    for (const t of COLUMNS) {
-      const c = r.cells[t];
-      if (!c.ok) {
-        if (c.reason !== NOT_SELECTED) notes.push(`${t} ${r.scenario}: ${c.reason}`);
-        continue;
-      }
-      if (isWrk(c.value)) {
-        const e = c.value.socketErrors;
-        const errs = e.connect + e.read + e.write + e.timeout;
-        if (errs > 0 || c.value.non2xx3xx > 0) {
-          notes.push(
-            `${t} ${r.scenario}: ${c.value.non2xx3xx} non-2xx/3xx of ${c.value.requests}; socket errors connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout}`,
-          );
-        }
-      }
-    }
+    for (const t of COLUMNS) notes.push(...notesFor(t, r));
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   const lines = rows.map((row) => pad(row, widths));

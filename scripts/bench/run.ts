@@ -12,18 +12,19 @@ import { freePort } from './local-port.js';
 import { describeMachine, formatMachine } from './machine.js';
 import { startOrigins } from './origins.js';
 import { formatSummary, summarize } from './profile-summary.js';
-import { formatTable, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
+import { formatTable, medianOf, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
 import { runBulk } from './tcp-bulk.js';
-import type { BulkResult, Cell, Endpoint, ScenarioName, ScenarioResult, TargetName, WrkResult } from './types.js';
+import type { Cell, Endpoint, Measurement, ScenarioName, ScenarioResult, TargetName } from './types.js';
 import { runWrk } from './wrk.js';
 
 const HOST = '127.0.0.1';
 const SCENARIOS: readonly ScenarioName[] = ['http-keepalive', 'http-close', 'tcp-bulk'];
 const TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct'];
 const USAGE = `usage: npm run bench -- [options]
-  --quick               smoke run: 3 s per measurement, 1 s warm-up, 2 GiB bulk
-  --duration S          seconds per measured run (default 10)
-  --warmup S            seconds of warm-up before each measured run (default 2)
+  --quick               smoke run: 1 round of 3 s runs, 1 s warm-up, 2 GiB bulk
+  --rounds N            runs per target and scenario, interleaved; the median is shown (default 3)
+  --duration S          seconds per measured run (default 5)
+  --warmup S            seconds of warm-up before a target's first run of a scenario (default 2)
   --connections N       wrk connections (default 50)
   --threads N           wrk threads (default min(cores, 2))
   --bulk-mib N          TCP bulk MiB per run, bounded by --duration too (default 8192)
@@ -38,6 +39,7 @@ const USAGE = `usage: npm run bench -- [options]
 `;
 
 interface Settings {
+  rounds: number;
   seconds: number;
   warmupSeconds: number;
   connections: number;
@@ -72,6 +74,7 @@ function parseSettings(argv: string[]): Settings | null {
     args: argv,
     options: {
       quick: { type: 'boolean' },
+      rounds: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
@@ -92,7 +95,8 @@ function parseSettings(argv: string[]): Settings | null {
   const quick = values.quick === true;
   const cores = availableParallelism();
   return {
-    seconds: positive(values.duration, quick ? 3 : 10, 'duration'),
+    rounds: Math.round(positive(values.rounds, quick ? 1 : 3, 'rounds')),
+    seconds: positive(values.duration, quick ? 3 : 5, 'duration'),
     warmupSeconds: positive(values.warmup, quick ? 1 : 2, 'warmup'),
     connections: Math.round(positive(values.connections, 50, 'connections')),
     threads: Math.round(positive(values.threads, Math.min(cores, 2), 'threads')),
@@ -129,17 +133,19 @@ async function measure(
   s: Settings,
   scenario: ScenarioName,
   path: { http: Endpoint; tcp: Endpoint },
-): Promise<WrkResult | BulkResult> {
+  warm: boolean,
+): Promise<Measurement> {
   switch (scenario) {
     case 'http-keepalive':
     case 'http-close': {
       const base = { connections: s.connections, threads: s.threads, close: scenario === 'http-close' };
-      await runWrk(children, path.http, { ...base, seconds: s.warmupSeconds });
+      if (warm) await runWrk(children, path.http, { ...base, seconds: s.warmupSeconds });
       return runWrk(children, path.http, { ...base, seconds: s.seconds });
     }
     case 'tcp-bulk': {
-      await runBulk(children, path.tcp, { bytes: 64 * 2 ** 20, maxMs: s.warmupSeconds * 1000, streams: s.streams });
-      return runBulk(children, path.tcp, { bytes: s.bulkBytes, maxMs: s.seconds * 1000, streams: s.streams });
+      const bulk = { streams: s.streams, bytes: s.bulkBytes, maxMs: s.warmupSeconds * 1000 };
+      if (warm) await runBulk(children, path.tcp, bulk);
+      return runBulk(children, path.tcp, { ...bulk, maxMs: s.seconds * 1000 });
     }
     default: {
       const never: never = scenario;
@@ -148,9 +154,7 @@ async function measure(
   }
 }
 
-function describeCell(c: Cell<WrkResult | BulkResult>): string {
-  if (!c.ok) return `n/a: ${c.reason}`;
-  const v = c.value;
+function describeRun(v: Measurement): string {
   return 'requestsPerSec' in v
     ? `${v.requestsPerSec.toFixed(0)} req/s, p50 ${(v.p50Us / 1000).toFixed(2)} ms, p99 ${(v.p99Us / 1000).toFixed(2)} ms`
     : `${v.mbPerSec.toFixed(0)} MB/s (${(v.bytes / 2 ** 20).toFixed(0)} MiB in ${(v.ms / 1000).toFixed(1)} s)`;
@@ -169,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   process.stdout.write(`Ballast data-plane benchmark\n${formatMachine(machine)}\n`);
   process.stdout.write(
-    `settings ${s.seconds} s per run after ${s.warmupSeconds} s warm-up; wrk -t${s.threads} -c${s.connections}; ` +
+    `settings ${s.rounds} round(s) of ${s.seconds} s runs per target, interleaved, median shown; ${s.warmupSeconds} s warm-up first; wrk -t${s.threads} -c${s.connections}; ` +
       `TCP bulk ${s.bulkBytes / 2 ** 20} MiB x ${s.streams} stream(s), bounded by ${s.seconds} s\n` +
       `setup    3 origins in one child process (1 KiB body, keep-alive) + 3 TCP sinks; Ballast: one node, ` +
       `${s.workers} workers, http + tcp listener, round-robin, no health checks, log level ${s.logLevel}; ` +
@@ -258,20 +262,35 @@ async function main(argv: string[]): Promise<number> {
 
     const results: ScenarioResult[] = [];
     for (const scenario of s.scenarios) {
+      const runs = new Map<TargetName, { ok: Measurement[]; failed: string[] }>();
+      for (let round = 0; round < s.rounds; round++) {
+        // Rotate the order each round, so that a noisy neighbour's burst does not always land on
+        // the same target.
+        const order = TARGETS.map((_, i) => TARGETS[(i + round) % TARGETS.length]).filter((t) => t !== undefined);
+        for (const t of order) {
+          const p = paths[t];
+          if (!p.ok) continue;
+          const mine = runs.get(t) ?? { ok: [], failed: [] };
+          runs.set(t, mine);
+          const label = `  ${scenarioTitle(scenario, s.connections, s.streams)} via ${t}, run ${round + 1}/${s.rounds}`;
+          try {
+            const m = await measure(children, s, scenario, p.value, mine.ok.length === 0 && mine.failed.length === 0);
+            mine.ok.push(m);
+            log(`${label}: ${describeRun(m)}`);
+          } catch (err) {
+            mine.failed.push(errorText(err));
+            log(`${label}: failed: ${errorText(err)}`);
+          }
+        }
+      }
       const cells = {} as ScenarioResult['cells'];
       for (const t of TARGETS) {
         const p = paths[t];
-        let cell: Cell<WrkResult | BulkResult>;
-        if (!p.ok) cell = { ok: false, reason: p.reason };
-        else {
-          try {
-            cell = { ok: true, value: await measure(children, s, scenario, p.value) };
-          } catch (err) {
-            cell = { ok: false, reason: errorText(err) };
-          }
-        }
-        cells[t] = cell;
-        if (s.targets.includes(t)) log(`  ${scenarioTitle(scenario, s.connections, s.streams)} via ${t}: ${describeCell(cell)}`);
+        const mine = runs.get(t);
+        const measured = mine ? medianOf(mine.ok, mine.failed) : null;
+        if (!p.ok) cells[t] = { ok: false, reason: p.reason };
+        else if (measured) cells[t] = { ok: true, value: measured };
+        else cells[t] = { ok: false, reason: mine?.failed.join('; ') || 'no run' };
       }
       results.push({ scenario, cells });
     }

@@ -48,10 +48,22 @@ export interface BulkResult {
   ms: number;
 }
 
+export type Measurement = WrkResult | BulkResult;
+
+/** A target's runs of one scenario (interleaved with the other targets' runs, round by round). */
+export interface Measured {
+  /** The run with the median headline (requests/s or MB/s); its latencies are the ones shown. */
+  median: Measurement;
+  /** Headline of every successful run, in run order. */
+  headlines: number[];
+  /** Why the other runs failed. */
+  failures: string[];
+}
+
 /** One cell of the table: a measurement, or why there is none. */
 export type Cell<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 export interface ScenarioResult {
   scenario: ScenarioName;
-  cells: Record<TargetName, Cell<WrkResult | BulkResult>>;
+  cells: Record<TargetName, Cell<Measured>>;
 }
