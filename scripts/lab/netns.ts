@@ -1,0 +1,95 @@
+// Running programs inside network namespaces, and creating, listing and emptying the namespaces themselves.
+import { spawn } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execFileRunner, netnsRunner } from '../../cluster/vip/command-runner.js';
+import type { CommandResult, RunOptions } from '../../cluster/vip/types.js';
+
+// The VIP drivers' runner: bounded, no shell, typed errors. The lab shells out the same way the node does.
+const host = execFileRunner({ timeoutMs: 10_000 });
+
+/** Runs `ip ARGS` in the root namespace; the lab only ever uses it with `-n NS` or for netns add/del/list. */
+export function ip(args: readonly string[], options?: RunOptions): Promise<CommandResult> {
+  return host.run('ip', args, options);
+}
+
+/** Runs `cmd args` inside `ns` and resolves with its output; rejects (VIP_ERR_COMMAND_*) on failure or timeout. */
+export function execIn(ns: string, cmd: string, args: readonly string[], options?: RunOptions): Promise<CommandResult> {
+  return netnsRunner(ns, host).run(cmd, args, options);
+}
+
+/**
+ * Starts `cmd args` inside `ns` (e.g. `node ... ballast start --config ...`). `ip netns exec` execs the
+ * program in place, so `child.pid` is the program's own pid and killing the child kills the program.
+ */
+export function spawnIn(ns: string, cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn('ip', ['netns', 'exec', ns, cmd, ...args], options);
+}
+
+export async function listNamespaces(): Promise<string[]> {
+  const { stdout } = await ip(['netns', 'list']);
+  // "bl-n1 (id: 3)" or "bl-n1"
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[0] ?? '')
+    .filter((name) => name !== '');
+}
+
+export async function addNamespace(ns: string): Promise<void> {
+  await ip(['netns', 'add', ns]);
+}
+
+/**
+ * Deletes `ns` after ending the processes still inside it: a namespace with a live process outlives
+ * `ip netns del`, and so would its interfaces. These are the lab's own processes (spawnIn), ended by pid.
+ */
+export async function deleteNamespace(ns: string): Promise<void> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const pids = await namespacePids(ns);
+    if (pids.length === 0) break;
+    const signal = attempt < 20 ? 'SIGTERM' : 'SIGKILL';
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    await sleep(100);
+  }
+  try {
+    await ip(['netns', 'del', ns]);
+  } catch (err) {
+    if (!(await listNamespaces()).includes(ns)) return;
+    throw err;
+  }
+}
+
+async function namespacePids(ns: string): Promise<number[]> {
+  try {
+    const { stdout } = await ip(['netns', 'pids', ns]);
+    return stdout
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== process.pid);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Why network namespaces cannot be used here (not root, no `ip`, the kernel refuses), or null when a
+ * throwaway namespace can be created and deleted. Lab tests skip with this reason.
+ */
+export async function namespacesUnavailable(): Promise<string | null> {
+  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return 'network namespaces need root';
+  const probe = `blprobe-${process.pid}`;
+  try {
+    await addNamespace(probe);
+  } catch (err) {
+    return `ip netns add failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  await deleteNamespace(probe);
+  return null;
+}
