@@ -21,7 +21,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: { prefix: { type: 'string', default: 'bl' } },
   });
-  const command = positionals[0];
+  const command = positionals[0] ?? '';
   const options = { prefix: values.prefix };
   if (process.getuid?.() !== 0) {
     process.stderr.write('lab: network namespaces need root (run as root or with sudo)\n');
