@@ -86,6 +86,11 @@ export class RawNode {
     this.raft.readIndex(ctx);
   }
 
+  /** Role, leader and term right now (cheap; status() is the full view). */
+  softState(): SoftState {
+    return this.raft.softState();
+  }
+
   /** The VIP lease right now (see raft.ts): hold the VIP only while `valid`. */
   lease(): LeaseState {
     return this.raft.lease();
