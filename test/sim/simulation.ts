@@ -100,6 +100,11 @@ const TICK_MS = 10;
 const KEYS = ['a', 'b', 'c'];
 const OP_TIMEOUT_MS = 400;
 
+function decodeKv(data: Uint8Array): Map<string, string> {
+  if (data.length === 0) return new Map<string, string>();
+  return new Map<string, string>(JSON.parse(dec.decode(data)) as [string, string][]);
+}
+
 export function generatePlan(seed: number, ids: readonly string[], chaosMs: number): FaultAction[] {
   const r = new Prng(seed ^ 0x5eed);
   const plan: FaultAction[] = [];
@@ -265,7 +270,7 @@ export class Simulation {
     );
     // The state machine restarts from the snapshot on disk; the core re-delivers the rest.
     const snap = n.disk.snapshot;
-    n.kv = snap !== null && snap.data.length > 0 ? new Map(JSON.parse(dec.decode(snap.data)) as [string, string][]) : new Map();
+    n.kv = snap !== null ? decodeKv(snap.data) : new Map<string, string>();
     n.applied = snap?.meta.index ?? 0;
     n.sinceSnapshot = 0;
     n.role = 'follower';
@@ -324,7 +329,7 @@ export class Simulation {
     for (const m of rd.messages) this.send(m);
     if (rd.snapshot !== null) {
       const s = rd.snapshot;
-      n.kv = s.data.length > 0 ? new Map(JSON.parse(dec.decode(s.data)) as [string, string][]) : new Map();
+      n.kv = decodeKv(s.data);
       n.applied = s.meta.index;
       this.log(`${n.id} installed snapshot ${s.meta.index}/${s.meta.term}`);
     }
