@@ -40,11 +40,14 @@ export class ChildProcesses {
     return tracked;
   }
 
-  /** SIGTERM the group, wait up to graceMs, then SIGKILL it. */
+  /**
+   * SIGTERM the process itself (it stops what it forked, as Ballast drains its workers), wait up
+   * to graceMs, then SIGKILL its whole group to leave no straggler.
+   */
   async stop(t: Tracked, graceMs: number): Promise<void> {
     const pid = t.child.pid;
     if (pid === undefined || !this.live.has(t)) return;
-    signalGroup(pid, 'SIGTERM');
+    t.child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), graceMs);

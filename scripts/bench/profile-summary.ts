@@ -32,9 +32,9 @@ export interface ProfileSummary {
 const ROOT = new URL('../../', import.meta.url).href;
 
 function shortUrl(url: string): string {
-  if (url.startsWith(ROOT)) return url.slice(ROOT.length);
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) return url.slice(nm + 'node_modules/'.length);
+  if (url.startsWith(ROOT)) return url.slice(ROOT.length);
   return url.replace(/^file:\/\//, '');
 }
 
