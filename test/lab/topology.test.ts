@@ -3,11 +3,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { execFileRunner } from '../../cluster/vip/command-runner.js';
 import { listNamespaces, namespacesUnavailable } from '../../scripts/lab/netns.js';
 import { answered, httpGetIn, tcpProbe } from '../../scripts/lab/probe.js';
+import { watchVip } from '../../scripts/lab/vip-watch.js';
 import { execIn, labDown, labStatus, labUp, labTopology, setLink, spawnIn, vipHolders } from '../../scripts/lab/topology.js';
 
 const unavailable = await namespacesUnavailable();
@@ -126,15 +128,36 @@ test('setLink pulls and plugs a node\'s cable', { skip: unavailable ?? false, ti
   assert.equal(last, 'refused', 'n1 answers again once plugged back');
 });
 
-test('vipHolders and status see who carries the VIP', { skip: unavailable ?? false, timeout: 60_000 }, async () => {
+test('vipHolders, watchVip and status see who carries the VIP', { skip: unavailable ?? false, timeout: 60_000 }, async () => {
+  const [n1, n2, n3] = lab.nodes.map((h) => h.ns) as [string, string, string];
   assert.deepEqual(await vipHolders(lab.vip, { prefix }), []);
-  await execIn(lab.nodes[1]!.ns, 'ip', ['addr', 'add', lab.vip, 'dev', 'eth0']);
-  assert.deepEqual(await vipHolders(lab.vip, { prefix }), [lab.nodes[1]!.ns]);
-  await execIn(lab.nodes[2]!.ns, 'ip', ['addr', 'add', lab.vip, 'dev', 'eth0']);
-  assert.deepEqual(await vipHolders('198.18.0.100', { prefix }), [lab.nodes[1]!.ns, lab.nodes[2]!.ns], 'overlap is visible');
-  assert.deepEqual((await labStatus({ prefix })).vipHolders, [lab.nodes[1]!.ns, lab.nodes[2]!.ns]);
-  await execIn(lab.nodes[1]!.ns, 'ip', ['addr', 'del', lab.vip, 'dev', 'eth0']);
-  assert.deepEqual(await vipHolders(lab.vip, { prefix }), [lab.nodes[2]!.ns]);
+  // n1 holds the VIP before the watch starts: the watch's snapshot must seed it.
+  await execIn(n1, 'ip', ['addr', 'add', lab.vip, 'dev', 'eth0']);
+  const watch = await watchVip(lab.vip, { prefix });
+  try {
+    assert.deepEqual(watch.holders(), [n1]);
+    await execIn(n2, 'ip', ['addr', 'add', lab.vip, 'dev', 'eth0']);
+    assert.deepEqual(await vipHolders(lab.vip, { prefix }), [n1, n2], 'overlap is visible');
+    assert.deepEqual((await labStatus({ prefix })).vipHolders, [n1, n2]);
+    await sleep(200);
+    await execIn(n1, 'ip', ['addr', 'del', lab.vip, 'dev', 'eth0']);
+    assert.deepEqual(await vipHolders('198.18.0.100', { prefix }), [n2]);
+    // A blink too short for 50 ms sampling to be sure of: the event stream still sees it.
+    await execIn(n3, 'ip', ['addr', 'add', lab.vip, 'dev', 'eth0']);
+    await execIn(n3, 'ip', ['addr', 'del', lab.vip, 'dev', 'eth0']);
+
+    for (let i = 0; i < 40 && watch.events.length < 5; i++) await sleep(50);
+    assert.deepEqual(
+      watch.events.map((e) => `${e.held ? '+' : '-'}${e.ns}`),
+      [`+${n1}`, `+${n2}`, `-${n1}`, `+${n3}`, `-${n3}`],
+    );
+    assert.deepEqual(watch.holders(), [n2]);
+    const overlap = watch.overlapMs();
+    assert.ok(overlap >= 150 && overlap < 10_000, `n1 and n2 overlapped about 200 ms, measured ${overlap} ms`);
+    console.log(`watchVip: measured overlap ${overlap} ms (n1+n2 for ~200 ms plus the n3 blink)`);
+  } finally {
+    await watch.stop();
+  }
 
   const rounds = 20;
   const started = Date.now();
