@@ -106,19 +106,39 @@ export class Exchange {
     let started = false;
     let responded = false;
     let status = 0;
+    let headerTimer: NodeJS.Timeout | undefined;
+    const responseHeaderMs = ctx.timeouts.responseHeaderMs;
+    // Our own timer rather than undici's headersTimeout: undici runs it on its coarse "fast
+    // timers" (about 1 s resolution), too loose for sub-second deadlines. It starts once the
+    // whole request is out, so a long upload does not count against the backend.
+    const armHeaderTimer = (controller: Dispatcher.DispatchController): void => {
+      if (responded || controller.aborted) return;
+      headerTimer = setTimeout(() => {
+        const name = `backend "${lease.backend}" (${lease.host}:${lease.port})`;
+        controller.abort(
+          new LbError('LB_ERR_RESPONSE_TIMEOUT', `${name} sent no response headers within ${responseHeaderMs} ms`),
+        );
+      }, responseHeaderMs);
+    };
     ctx.awaitingBackend.set(socket, req);
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart: (controller) => {
         started = true;
         this.controller = controller;
         this.reachedBackend = lease.backend;
-        if (this.clientGone) controller.abort(new Error('client closed the connection'));
+        if (this.clientGone) {
+          controller.abort(new Error('client closed the connection'));
+          return;
+        }
+        if (!this.withBody || req.complete) armHeaderTimer(controller);
+        else req.once('end', () => armHeaderTimer(controller));
       },
       onResponseStart: (controller, statusCode, _headers, statusMessage) => {
         // 1xx interim responses (103 Early Hints) are not relayed.
         if (statusCode < 200) return;
         responded = true;
         status = statusCode;
+        clearTimeout(headerTimer);
         ctx.awaitingBackend.delete(socket);
         const headers = downstreamResponseHeaders(rawHeaderList(controller));
         if (ctx.draining()) headers.push('Connection', 'close');
@@ -141,21 +161,28 @@ export class Exchange {
         release(status >= 500 ? 'server-error' : 'ok');
       },
       onResponseError: (_controller, err) => {
+        clearTimeout(headerTimer);
         ctx.awaitingBackend.delete(socket);
         this.onError(err, lease, release, started, responded, socket);
       },
     };
-    ctx.upstreams.get(lease).dispatch(
-      {
-        path: req.url ?? '/',
-        method: req.method ?? 'GET',
-        headers: this.headers,
-        body: this.withBody ? req : null,
-        headersTimeout: ctx.timeouts.responseHeaderMs,
-        bodyTimeout: ctx.timeouts.idleMs,
-      },
-      handler,
-    );
+    try {
+      ctx.upstreams.get(lease).dispatch(
+        {
+          path: req.url ?? '/',
+          method: req.method ?? 'GET',
+          headers: this.headers,
+          body: this.withBody ? req : null,
+          headersTimeout: 0,
+          bodyTimeout: ctx.timeouts.idleMs,
+        },
+        handler,
+      );
+    } catch (err) {
+      // undici reports bad arguments through the handler; this is the belt to those braces.
+      ctx.awaitingBackend.delete(socket);
+      this.onError(err instanceof Error ? err : new Error(String(err)), lease, release, false, false, socket);
+    }
   }
 
   private onError(
@@ -197,14 +224,9 @@ export class Exchange {
       this.res.destroy();
       return;
     }
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      this.fail(
-        new LbError(
-          'LB_ERR_RESPONSE_TIMEOUT',
-          `${name} sent no response headers within ${this.ctx.timeouts.responseHeaderMs} ms`,
-          { cause: err },
-        ),
-      );
+    if (err instanceof LbError && err.code === 'LB_ERR_RESPONSE_TIMEOUT') {
+      // The request may be executing on the backend: never repeated, whatever the method.
+      this.fail(err);
       return;
     }
     this.lastError = new LbError('LB_ERR_BACKEND_RESET', `${name} closed the connection: ${code}`, { cause: err });

@@ -1,5 +1,6 @@
 // HttpListener over real sockets: routing, headers, streaming, upgrades, failures, hygiene, live update.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -596,6 +597,20 @@ describe('http listener: upgrades', () => {
     await sleep(50);
     assert.deepEqual(pool.releases.map((r) => `${r.backend}:${r.outcome}`), ['dead:connect-failure', 'ws:ok']);
   });
+  it('answers an upgrade itself when there is no route (404) or no backend (503)', async () => {
+    const { port } = await startLb(spec([{ pathPrefix: '/ws', pool: 'empty' }]), [new RecordedPool('empty', [])]);
+    const attempt = async (path: string): Promise<{ status: number; body: string }> => {
+      const client = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+      cleanups.push(() => client.terminate());
+      client.on('error', () => undefined);
+      const [, res] = (await once(client, 'unexpected-response')) as [unknown, http.IncomingMessage];
+      let body = '';
+      for await (const c of res) body += String(c);
+      return { status: res.statusCode ?? 0, body };
+    };
+    assert.deepEqual(await attempt('/other'), { status: 404, body: 'no route for 127.0.0.1 /other' });
+    assert.deepEqual(await attempt('/ws'), { status: 503, body: 'no healthy backend in pool "empty"' });
+  });
 });
 
 describe('http listener: failures', () => {
@@ -641,6 +656,56 @@ describe('http listener: failures', () => {
     assert.equal(r.body, 'stored');
     assert.equal(received, createHash('sha256').update(body).digest('hex'));
     assert.deepEqual(pool.releases.map((x) => `${x.backend}:${x.outcome}`), ['dead:connect-failure', 'good:ok']);
+  });
+
+  it('502 on a connect timeout (backend accept queue full), and a retry elsewhere when allowed', async () => {
+    // A real process that listens with backlog 1 and never accepts: once its accept queue is
+    // full the kernel drops further SYNs, so a connect hangs until our connectMs.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const s = require('node:net').createServer();
+         s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+           process.stdout.write(s.address().port + '\\n');
+           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 15000);
+           process.exit(0);
+         });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    cleanups.push(() => child.kill());
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const blockedPort = Number(line.toString().trim());
+    const fillers: net.Socket[] = [];
+    cleanups.push(() => fillers.forEach((f) => f.destroy()));
+    let hung = false;
+    for (let i = 0; i < 8 && !hung; i++) {
+      const f = net.connect(blockedPort, '127.0.0.1');
+      f.on('error', () => undefined);
+      fillers.push(f);
+      hung = await Promise.race<boolean>([once(f, 'connect').then(() => false), sleep(400).then(() => true)]);
+    }
+    assert.ok(hung, 'accept queue filled');
+
+    const good = await startBackend('good');
+    const timeouts = { connectMs: 300, clientHeaderMs: 2000, responseHeaderMs: 3000, idleMs: 10_000 };
+    const blocked = { name: 'blocked', port: blockedPort };
+    const alone = new RecordedPool('alone', [blocked]);
+    const { port, registry } = await startLb(spec([{ pathPrefix: '/', pool: 'alone' }], { timeouts, retries: 0 }), [alone]);
+    const began = Date.now();
+    const r = await request(port);
+    assert.equal(r.status, 502);
+    assert.match(r.body, /^connect to backend "blocked" \(127\.0\.0\.1:\d+\) timed out$/);
+    assert.ok(Date.now() - began >= 250, 'not before connectMs');
+    assert.deepEqual(alone.releases, [{ backend: 'blocked', outcome: 'connect-failure' }]);
+    assert.equal(await counterValue(registry, 'ballast_proxy_errors_total', { kind: 'connect_timeout' }), 1);
+
+    const both = new RecordedPool('both', [blocked, good]);
+    const second = await startLb(spec([{ pathPrefix: '/', pool: 'both' }], { timeouts, retries: 1 }), [both]);
+    const ok = await request(second.port, { method: 'POST', body: Buffer.from('once') });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(both.releases.map((x) => `${x.backend}:${x.outcome}`), ['blocked:connect-failure', 'good:ok']);
   });
 
   it('504 when the backend sends no headers within responseHeaderMs; not retried', async () => {
@@ -910,9 +975,13 @@ describe('http listener: lifecycle', () => {
     second.destroy();
   });
 
-  it('applies a route change live; the keep-alive client connection survives it', async () => {
+  it('applies route, timeout and limit changes live; the keep-alive client connection survives', async () => {
+    const slowThenEcho: Handler = (req, res) => {
+      if (req.url === '/slow') setTimeout(() => echo('b')(req, res), 600);
+      else echo('b')(req, res);
+    };
     const a = await startBackend('a');
-    const bb = await startBackend('b');
+    const bb = await startBackend('b', slowThenEcho);
     const pools = [new RecordedPool('a', [a]), new RecordedPool('b', [bb])];
     const s1 = spec([{ pathPrefix: '/', pool: 'a' }], { maxHeaderBytes: 16 * 1024 });
     const { port, lb, registry } = await startLb(s1, pools);
@@ -928,6 +997,18 @@ describe('http listener: lifecycle', () => {
     const missing = await request(port, { agent, path: '/gone/x' });
     assert.equal(missing.status, 503);
     assert.equal(missing.body, 'no healthy backend in pool "nowhere"');
+    assert.equal((await request(port, { agent, path: '/slow' })).status, 200);
+
+    lb.update({
+      ...s1,
+      routes: [{ pathPrefix: '/', pool: 'b' }],
+      timeouts: { ...s1.timeouts, responseHeaderMs: 200 },
+      maxHeaderBytes: 4096,
+    });
+    const late = await request(port, { agent, path: '/slow' });
+    assert.equal(late.status, 504);
+    assert.equal(late.reused, true);
+    assert.equal((await request(port, { agent })).reused, true);
     assert.equal(await counterValue(registry, 'ballast_connections_total', {}), 1);
     // The smaller header limit applies to new connections.
     const big = await raw(port, `GET / HTTP/1.1\r\nHost: a\r\nX-Pad: ${'a'.repeat(6000)}\r\n\r\n`);
@@ -937,7 +1018,7 @@ describe('http listener: lifecycle', () => {
   it('close(): in-flight requests finish, idle keep-alive connections close, new ones are refused', async () => {
     const slow = await startBackend('slow', (req, res) => {
       req.resume();
-      setTimeout(() => res.end('late but whole'), 400);
+      setTimeout(() => res.end('late but whole'), 1000);
     });
     const { port, lb } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [slow])]);
     const idleAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -949,6 +1030,8 @@ describe('http listener: lifecycle', () => {
     const inflight = request(port, { agent: busyAgent });
     await sleep(100);
     const closed = lb.close();
+    await sleep(300);
+    assert.equal(lb.activeConnections(), 1, 'the idle keep-alive connection is closed at once, the busy one stays');
     const r = await inflight;
     assert.equal(r.status, 200);
     assert.equal(r.body, 'late but whole');
@@ -960,12 +1043,21 @@ describe('http listener: lifecycle', () => {
 
   it('destroy(): drops everything at once, open requests and tunnels included', async () => {
     const hang = await startBackend('hang', (req) => req.resume());
+    const wss = new WebSocketServer({ server: hang.server });
+    cleanups.push(() => wss.close());
     const { port, lb } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [hang])]);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    cleanups.push(() => ws.terminate());
+    ws.on('error', () => undefined);
+    await once(ws, 'open');
     const pending = request(port);
     await sleep(100);
-    assert.equal(lb.activeConnections(), 1);
+    assert.equal(lb.activeConnections(), 2);
+    const wsClosed = once(ws, 'close');
     lb.destroy();
     await assert.rejects(pending, /socket hang up|ECONNRESET/);
+    const [code] = (await wsClosed) as [number];
+    assert.equal(code, 1006, 'tunnel cut, no close handshake');
     assert.equal(lb.activeConnections(), 0);
   });
 });
