@@ -3,7 +3,7 @@
 // only a change of mode or bind address replaces a listener (the old one drains).
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { HttpListener } from './http/http-listener.js';
+import { HttpListener } from './http/listener.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './metrics.js';
 import { PoolRuntime, type BackendSnapshot } from './pool.js';
 import { TcpListener } from './tcp/tcp-listener.js';
@@ -53,7 +53,7 @@ export class DataPlane {
     for (const spec of state.pools) {
       const existing = this.pools.get(spec.name);
       if (existing) existing.update(spec);
-      else this.pools.set(spec.name, new PoolRuntime(spec, { now, metrics: this.metrics }));
+      else this.pools.set(spec.name, new PoolRuntime(spec, { now, metrics: this.metrics, health: state.health[spec.name] ?? {} }));
       this.pools.get(spec.name)?.setHealth(state.health[spec.name]);
     }
 
@@ -81,7 +81,9 @@ export class DataPlane {
 
     // Pools go last so that retiring listeners that still reference them keep working.
     for (const name of [...this.pools.keys()]) {
-      if (!wantedPools.has(name)) this.pools.delete(name);
+      if (wantedPools.has(name)) continue;
+      this.pools.get(name)?.retire();
+      this.pools.delete(name);
     }
     return this.report();
   }

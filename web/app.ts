@@ -12,7 +12,8 @@ export interface AdminDeps {
 }
 
 export function buildApp(deps: AdminDeps) {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }), disableRequestLogging: true });
+  // Per-request logs stay off (warn): probes and scrapes would drown the log; changes are audited instead.
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }, { level: 'warn' }) });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = deps.isReady();

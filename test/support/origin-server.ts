@@ -17,7 +17,9 @@ export interface Origin {
   close(): Promise<void>;
 }
 
-export async function startOrigin(name: string, host = '127.0.0.1', port = 0): Promise<Origin> {
+export async function startOrigin(name: string, opts: { host?: string; port?: number; delayMs?: number } = {}): Promise<Origin> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 0;
   const sockets = new Set<Socket>();
   const seen: IncomingMessage[] = [];
   let inFlight = 0;
@@ -30,7 +32,7 @@ export async function startOrigin(name: string, host = '127.0.0.1', port = 0): P
       res.writeHead(200).end('ok');
       return;
     }
-    const delay = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? '1000') : 0;
+    const delay = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? '1000') : (opts.delayMs ?? 0);
     const reply = () => {
       if (res.destroyed) return;
       res.writeHead(200, { 'content-type': 'text/plain', 'x-origin': name }).end(name);
