@@ -18,6 +18,9 @@ const dec = new TextDecoder();
 export type FaultAction =
   | { at: number; kind: 'partition'; groups: string[][] }
   | { at: number; kind: 'cut'; from: string; to: string }
+  | { at: number; kind: 'cut-pair'; a: string; b: string }
+  | { at: number; kind: 'crash-leader'; restartAfter: number }
+  | { at: number; kind: 'isolate-leader' }
   | { at: number; kind: 'heal' }
   | { at: number; kind: 'crash'; node: string }
   | { at: number; kind: 'restart'; node: string }
@@ -74,6 +77,7 @@ interface SimNode {
   sinceSnapshot: number;
   readyScheduled: boolean;
   role: RaftRole;
+  leaseValid: boolean;
   /** ReadStates whose index is not yet applied here. */
   waitingReads: { ctx: string; index: number }[];
 }
@@ -116,12 +120,21 @@ export function generatePlan(seed: number, ids: readonly string[], chaosMs: numb
       const shuffled = [...ids].sort(() => r.next() - 0.5);
       const cutAt = r.int(1, ids.length);
       plan.push({ at, kind: 'partition', groups: [shuffled.slice(0, cutAt).sort(), shuffled.slice(cutAt).sort()] });
-    } else if (roll < 0.35) {
+    } else if (roll < 0.3) {
       const from = r.pick(ids);
       const to = r.pick(ids.filter((x) => x !== from));
       plan.push({ at, kind: 'cut', from, to });
-    } else if (roll < 0.5) {
+    } else if (roll < 0.4) {
+      // Two nodes that cannot talk while both still reach everyone else.
+      const a = r.pick(ids);
+      const b = r.pick(ids.filter((x) => x !== a));
+      plan.push({ at, kind: 'cut-pair', a, b });
+    } else if (roll < 0.45) {
       plan.push({ at, kind: 'heal' });
+    } else if (roll < 0.5) {
+      plan.push({ at, kind: 'isolate-leader' });
+    } else if (roll < 0.6) {
+      plan.push({ at, kind: 'crash-leader', restartAfter: r.int(5, 300) });
     } else if (roll < 0.7) {
       const node = r.pick(ids);
       plan.push({ at, kind: 'crash', node });
@@ -187,6 +200,7 @@ export class Simulation {
   private livenessMet = false;
   private leaseSinceHeal = false;
   private opSeq = 0;
+  private readonly quiet: [number, number][] = [];
 
   constructor(options: SimOptions) {
     this.seed = options.seed;
@@ -221,6 +235,7 @@ export class Simulation {
         sinceSnapshot: 0,
         readyScheduled: false,
         role: 'follower',
+        leaseValid: false,
         waitingReads: [],
       };
       this.nodes.set(id, node);
@@ -229,6 +244,11 @@ export class Simulation {
     }
     for (const a of this.plan) this.q.push(a.at, { kind: 'fault', action: a });
     this.q.push(this.opts.chaosMs, { kind: 'heal-all' });
+    for (let t = this.clientRand.int(0, 300); t < this.opts.chaosMs; ) {
+      const len = this.clientRand.int(100, 400);
+      this.quiet.push([t, t + len]);
+      t += len + this.clientRand.int(100, 500);
+    }
     for (let c = 0; c < 3; c++) {
       this.clients.push({ id: c, seq: 0, leaderGuess: null, pending: null });
       this.q.push(this.clientRand.int(50, 150), { kind: 'client', client: c, seq: 0 });
@@ -321,9 +341,11 @@ export class Simulation {
     const rd = raw.ready();
     persistReady(n.disk, rd.hardState, rd.snapshot, rd.entries);
     this.checker.onPersist(n.id, n.disk, rd.entries);
-    if (this.net.chance(0.002) && !this.healed) {
+    if (!this.healed && this.net.chance(0.0005)) {
       this.log(`${n.id} crashes after fsync, before sending ${rd.messages.length} messages`);
       this.crash(n);
+      const back = Math.min(this.opts.chaosMs - 1, this.now + 20 + this.net.next() * 200);
+      this.q.push(back, { kind: 'fault', action: { at: back, kind: 'restart', node: n.id } });
       return;
     }
     for (const m of rd.messages) this.send(m);
@@ -398,7 +420,7 @@ export class Simulation {
     const n = guess !== undefined && guess.up && this.clientRand.chance(0.9) ? guess : this.clientRand.pick(up);
     const raw = n.raw as RawNode;
     const key = this.clientRand.pick(KEYS);
-    const isWrite = this.clientRand.chance(0.6);
+    const isWrite = !this.inQuietWindow() && this.clientRand.chance(0.6);
     const id = `c${c.id}.${++this.opSeq}`;
     try {
       if (isWrite) {
@@ -423,6 +445,12 @@ export class Simulation {
     }
   }
 
+  /** Writes pause in some windows of the chaos phase: an idle log is where lease bugs show. */
+  private inQuietWindow(): boolean {
+    if (this.healed) return false;
+    return this.quiet.some(([from, to]) => this.now >= from && this.now < to);
+  }
+
   private finishOp(c: Client, outcome: 'ok' | 'info' | 'fail'): void {
     const p = c.pending;
     if (p === null) return;
@@ -435,7 +463,8 @@ export class Simulation {
       this.history.push(p.op);
     }
     c.seq++;
-    this.q.push(this.now + 1 + this.clientRand.next() * 20, { kind: 'client', client: c.id, seq: c.seq });
+    const think = 1 + this.clientRand.next() * 20;
+    this.q.push(this.now + think, { kind: 'client', client: c.id, seq: c.seq });
   }
 
   private timeoutOp(c: Client): void {
@@ -497,6 +526,29 @@ export class Simulation {
         this.cuts.add(`${a.from}>${a.to}`);
         this.log(`== one-way cut ${a.from} -> ${a.to}`);
         return;
+      case 'cut-pair':
+        this.cuts.add(`${a.a}>${a.b}`);
+        this.cuts.add(`${a.b}>${a.a}`);
+        this.log(`== cut between ${a.a} and ${a.b}`);
+        return;
+      case 'crash-leader':
+        for (const n of this.upNodes()) {
+          if (n.role !== 'leader') continue;
+          this.crash(n);
+          this.q.push(Math.min(this.opts.chaosMs - 1, this.now + a.restartAfter), { kind: 'fault', action: { at: 0, kind: 'restart', node: n.id } });
+        }
+        return;
+      case 'isolate-leader':
+        for (const n of this.upNodes()) {
+          if (n.role !== 'leader') continue;
+          for (const other of this.ids) {
+            if (other === n.id) continue;
+            this.cuts.add(`${n.id}>${other}`);
+            this.cuts.add(`${other}>${n.id}`);
+          }
+          this.log(`== leader ${n.id} isolated`);
+        }
+        return;
       case 'heal':
         this.cuts.clear();
         this.log('== network healed');
@@ -552,7 +604,14 @@ export class Simulation {
 
   private checkLeases(): void {
     const holders: string[] = [];
-    for (const n of this.nodes.values()) if (n.raw !== null && n.raw.lease().valid) holders.push(n.id);
+    for (const n of this.nodes.values()) {
+      const valid = n.raw !== null && n.raw.lease().valid;
+      if (valid) holders.push(n.id);
+      if (valid !== n.leaseValid) {
+        n.leaseValid = valid;
+        this.log(`${n.id} ${valid ? 'GAINS' : 'loses'} the VIP lease${valid ? ` (until local ${(n.raw as RawNode).lease().validUntil.toFixed(1)}, now local ${this.localTime(n).toFixed(1)})` : ''}`);
+      }
+    }
     this.checker.checkLeases(holders);
     if (this.healed && holders.length === 1) this.leaseSinceHeal = true;
   }
