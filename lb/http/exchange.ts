@@ -200,8 +200,9 @@ export class Exchange {
       release('connect-failure');
       metrics.backendConnectFailuresTotal.inc({ pool: lease.pool, backend: lease.backend });
       if (this.clientGone) return;
+      const timedOut = code === 'UND_ERR_CONNECT_TIMEOUT' || (err instanceof LbError && err.code === 'LB_ERR_CONNECT_TIMEOUT');
       this.lastError =
-        code === 'UND_ERR_CONNECT_TIMEOUT'
+        timedOut
           ? new LbError('LB_ERR_CONNECT_TIMEOUT', `connect to ${name} timed out`, { cause: err })
           : new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed: ${code}`, { cause: err });
       // Nothing reached the backend, so any method (and an unread body) can go elsewhere.

@@ -11,7 +11,9 @@
 // order and case survive, and a stream body is read only once a socket is ready, so a
 // request whose connect failed can be re-dispatched with the untouched body.
 // Upgrades do not go through either: the tunnel (tunnel.ts) speaks raw TCP.
-import { Pool } from 'undici';
+import { connect } from 'node:net';
+import { Pool, type buildConnector } from 'undici';
+import { LbError } from '../errors.js';
 import type { HostPort } from '../types.js';
 
 /** A pool unused this long is closed; backends come and go with the replicated state. */
@@ -23,6 +25,31 @@ const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
 interface Entry {
   pool: Pool;
   lastUsed: number;
+}
+
+/**
+ * TCP connector with a native connect deadline. undici's own connect timeout runs on its
+ * coarse "fast timers" (about 1 s resolution); this one is exact, and reads the live value.
+ */
+function connector(connectMs: () => number): buildConnector.connector {
+  return (opts, callback) => {
+    const socket = connect({ host: opts.hostname, port: Number(opts.port), noDelay: true });
+    socket.setKeepAlive(true, 60_000);
+    const ms = connectMs();
+    const timer = setTimeout(() => {
+      socket.destroy(new LbError('LB_ERR_CONNECT_TIMEOUT', `connect timed out after ${ms} ms`));
+    }, ms);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      callback(err, null);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      callback(null, socket);
+    });
+  };
 }
 
 function origin(to: HostPort): string {
@@ -53,7 +80,7 @@ export class UpstreamPools {
         pool: new Pool(origin(to), {
           connections: null,
           pipelining: 1,
-          connect: { timeout: this.connectMs },
+          connect: connector(() => this.connectMs),
           keepAliveMaxTimeout: Math.max(1000, this.idleMs),
           maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
         }),
@@ -66,14 +93,13 @@ export class UpstreamPools {
   }
 
   /**
-   * The connect timeout is fixed per undici Pool, so a change retires the current pools:
-   * their in-flight requests finish, new requests get fresh pools.
+   * The connector reads connectMs live. The idle cap is fixed per undici Pool, so an idleMs
+   * change retires the current pools: in-flight requests finish, new ones get fresh pools.
    */
   setTimeouts(connectMs: number, idleMs: number): void {
-    const changed = connectMs !== this.connectMs || idleMs !== this.idleMs;
     this.connectMs = connectMs;
+    if (idleMs === this.idleMs) return;
     this.idleMs = idleMs;
-    if (!changed) return;
     for (const entry of this.entries.values()) this.retire(entry.pool);
     this.entries.clear();
   }
