@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileRunner, netnsRunner } from '../../cluster/vip/command-runner.js';
+import { isVipError } from '../../cluster/vip/errors.js';
 import type { CommandResult, RunOptions } from '../../cluster/vip/types.js';
 
 // The VIP drivers' runner: bounded, no shell, typed errors. The lab shells out the same way the node does.
@@ -78,8 +79,8 @@ async function namespacePids(ns: string): Promise<number[]> {
 }
 
 /**
- * Why network namespaces cannot be used here (not root, no `ip`, the kernel refuses), or null when a
- * throwaway namespace can be created and deleted. Lab tests skip with this reason.
+ * Why network namespaces cannot be used here (not root, or the kernel refuses one), or null when a
+ * throwaway namespace can be created and deleted. Lab tests skip with this reason; a missing `ip` throws.
  */
 export async function namespacesUnavailable(): Promise<string | null> {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
@@ -88,7 +89,9 @@ export async function namespacesUnavailable(): Promise<string | null> {
   try {
     await addNamespace(probe);
   } catch (err) {
-    return `ip netns add failed: ${err instanceof Error ? err.message : String(err)}`;
+    // A missing `ip` is a setup fault (scripts/install-os-deps.sh), not a refusal: let it fail the test.
+    if (!isVipError(err, 'VIP_ERR_COMMAND_FAILED')) throw err;
+    return `the kernel refused a network namespace: ${err.stderr || err.message}`;
   }
   await deleteNamespace(probe);
   return null;
