@@ -37,10 +37,14 @@ export interface SimOptions {
   livenessBoundMs?: number;
   /** Replace the seed's fault plan (used when shrinking). */
   plan?: FaultAction[];
-  /** Raft config overrides (e.g. a deliberately unsafe lease to show the checker catches it). */
+  /** Raft config overrides for every node. */
   raft?: Partial<RaftConfig>;
+  /** Per-node overrides (e.g. one misconfigured node, to show the checker catches it). */
+  raftFor?: Record<string, Partial<RaftConfig>>;
   /** Each clock runs at 1 ± this rate of true time. */
   clockDrift?: number;
+  /** Fixed clock rates for some nodes, overriding the drift (e.g. one clock far out of bounds). */
+  clockRates?: Record<string, number>;
   transcriptLines?: number;
 }
 
@@ -182,7 +186,7 @@ function describe(m: Message): string {
 export class Simulation {
   readonly seed: number;
   readonly ids: string[];
-  private readonly opts: Required<Omit<SimOptions, 'plan' | 'raft' | 'nodes'>> & { raft: Partial<RaftConfig> };
+  private readonly opts: Required<Omit<SimOptions, 'plan' | 'nodes'>>;
   readonly plan: FaultAction[];
   private readonly q = new EventQueue<SimEvent>();
   private readonly nodes = new Map<string, SimNode>();
@@ -205,7 +209,9 @@ export class Simulation {
   constructor(options: SimOptions) {
     this.seed = options.seed;
     const r = new Prng(options.seed);
-    const n = options.nodes ?? r.int(3, 6);
+    // Always draw, so passing `nodes` explicitly does not shift the rest of the seed's stream.
+    const drawn = r.int(3, 6);
+    const n = options.nodes ?? drawn;
     this.ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
     this.opts = {
       seed: options.seed,
@@ -214,6 +220,8 @@ export class Simulation {
       clockDrift: options.clockDrift ?? 0.02,
       transcriptLines: options.transcriptLines ?? 60,
       raft: options.raft ?? {},
+      raftFor: options.raftFor ?? {},
+      clockRates: options.clockRates ?? {},
     };
     this.plan = options.plan ?? generatePlan(options.seed, this.ids, this.opts.chaosMs);
     this.net = r.fork();
@@ -222,11 +230,12 @@ export class Simulation {
     const readOnly = r.chance(0.5) ? 'safe' : 'lease';
     for (const id of this.ids) {
       const boot = MemoryStorage.bootstrap({ voters: this.ids, learners: [] });
+      const drawnRate = 1 + (r.next() * 2 - 1) * this.opts.clockDrift;
       const node: SimNode = {
         id,
         gen: 0,
         up: false,
-        rate: 1 + (r.next() * 2 - 1) * this.opts.clockDrift,
+        rate: this.opts.clockRates[id] ?? drawnRate,
         offset: Math.floor(r.next() * 1000),
         raw: null,
         disk: { hardState: boot.initialState().hardState, snapshot: boot.snapshot(), entries: [] },
@@ -285,6 +294,7 @@ export class Simulation {
         clock: () => this.localTime(n),
         random: () => rand.next(),
         ...this.opts.raft,
+        ...this.opts.raftFor[n.id],
       },
       restoreStorage(n.disk),
     );
