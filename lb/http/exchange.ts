@@ -8,6 +8,7 @@ import type { DataPlaneMetrics } from '../metrics.js';
 import type { BackendLease, LeaseOutcome, PoolPicker } from '../types.js';
 import { downstreamResponseHeaders } from './header-rewrite.js';
 import { kindFor, sendLocalReply } from './local-reply.js';
+import { originForm } from './router.js';
 import type { FlatHeaders, HttpTimeouts } from './types.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -169,7 +170,7 @@ export class Exchange {
     try {
       ctx.upstreams.get(lease).dispatch(
         {
-          path: req.url ?? '/',
+          path: originForm(req.url ?? '/'),
           method: req.method ?? 'GET',
           headers: this.headers,
           body: this.withBody ? req : null,

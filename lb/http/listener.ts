@@ -7,7 +7,7 @@ import { LbError } from '../errors.js';
 import type { ListenerEngine, ListenerSpec } from '../types.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
 import { clientAddress, upstreamRequestHeaders } from './header-rewrite.js';
-import { rawReply, sendLocalReply } from './local-reply.js';
+import { rawReply, sendLocalReply, sendPlain } from './local-reply.js';
 import { normalizeHost, requestPath, Router } from './router.js';
 import { Tunnel } from './tunnel.js';
 import type { HttpListenerDeps } from './types.js';
@@ -33,6 +33,17 @@ const CLIENT_ERROR_REPLIES: Readonly<Record<string, { status: number; body: stri
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, body: 'request headers not received in time' },
 };
 const MALFORMED = { status: 400, body: 'malformed request' };
+
+/**
+ * RFC 9112 3.2: more than one Host line is a 400. node accepts it, and the backend could then
+ * pick a different Host than the one we routed on.
+ */
+function hasOneHostAtMost(raw: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'host') seen += 1;
+  return seen <= 1;
+}
+const DUPLICATE_HOST = 'more than one Host header';
 
 /** node reads this per new connection; @types/node does not declare it on Server. */
 type SizedServer = Server & { maxHeaderSize: number };
@@ -198,6 +209,11 @@ export class HttpListener implements ListenerEngine {
     });
     if (this.draining) res.setHeader('Connection', 'close');
 
+    if (!hasOneHostAtMost(req.rawHeaders)) {
+      res.setHeader('Connection', 'close');
+      sendPlain(res, 400, DUPLICATE_HOST);
+      return;
+    }
     if (route === undefined) {
       this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool: '', kind: 'no_route' });
       sendLocalReply(res, new LbError('LB_ERR_NO_ROUTE', `no route for ${host === '' ? '-' : host} ${path}`));
@@ -243,6 +259,12 @@ export class HttpListener implements ListenerEngine {
       this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool, backend, code: String(status) });
       this.deps.metrics.httpRequestDuration.observe({ listener: this.name, pool }, (performance.now() - began) / 1000);
     };
+    if (!hasOneHostAtMost(req.rawHeaders)) {
+      record(400, '');
+      socket.on('error', () => socket.destroy());
+      socket.end(rawReply(400, 'Bad Request', DUPLICATE_HOST));
+      return;
+    }
     const picker = route === undefined ? undefined : this.deps.pools(route.pool);
     if (route === undefined || picker === undefined) {
       const [status, kind, body] =

@@ -51,14 +51,17 @@ export function kindFor(code: LbErrorCode): ProxyErrorKind | undefined {
   }
 }
 
-/** Short plain-text reply whose body is the error message; a no-op once headers went out. */
+/** Short plain-text reply whose body is the error message; cuts the connection once headers went out. */
 export function sendLocalReply(res: ServerResponse, err: LbError): void {
+  sendPlain(res, statusFor(err.code), err.message);
+}
+
+export function sendPlain(res: ServerResponse, status: number, body: string): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  const body = err.message;
-  res.writeHead(statusFor(err.code), {
+  res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',

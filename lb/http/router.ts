@@ -21,16 +21,24 @@ export function normalizeHost(raw: string | undefined): string {
   return host.endsWith('.') ? host.slice(0, -1) : host;
 }
 
-/** The path of a request target, without the query; absolute-form targets give their path. */
+/**
+ * The origin-form of a request target: absolute-form ("http://h/p?q") becomes "/p?q", so the
+ * backend sees the same path the route was chosen on; "*" and origin-form pass unchanged.
+ */
+export function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  const scheme = target.indexOf('://');
+  if (scheme === -1) return target;
+  const rest = target.slice(scheme + 3);
+  const cut = rest.search(/[/?#]/);
+  if (cut === -1) return '/';
+  const tail = rest.slice(cut);
+  return tail.startsWith('/') ? tail : `/${tail}`;
+}
+
+/** The path routes match on: origin-form without the query. */
 export function requestPath(target: string): string {
-  let path = target;
-  if (!path.startsWith('/')) {
-    const scheme = path.indexOf('://');
-    if (scheme !== -1) {
-      const slash = path.indexOf('/', scheme + 3);
-      path = slash === -1 ? '/' : path.slice(slash);
-    }
-  }
+  const path = originForm(target);
   const cut = path.search(/[?#]/);
   return cut === -1 ? path : path.slice(0, cut);
 }

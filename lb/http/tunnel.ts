@@ -6,6 +6,7 @@ import { LbError } from '../errors.js';
 import type { DataPlaneMetrics } from '../metrics.js';
 import type { BackendLease, LeaseOutcome, PoolPicker } from '../types.js';
 import { kindFor, rawReply, statusFor } from './local-reply.js';
+import { originForm } from './router.js';
 import type { FlatHeaders, HttpTimeouts } from './types.js';
 
 export interface TunnelContext {
@@ -24,7 +25,7 @@ export interface TunnelContext {
 const STATUS_LINE = /^HTTP\/\d\.\d (\d{3})/;
 
 function requestHead(req: IncomingMessage, headers: FlatHeaders): string {
-  let head = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`;
+  let head = `${req.method ?? 'GET'} ${originForm(req.url ?? '/')} HTTP/1.1\r\n`;
   for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return `${head}\r\n`;
 }

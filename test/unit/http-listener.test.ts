@@ -282,6 +282,25 @@ describe('http listener: routing', () => {
     }
   });
 
+  it('routes an absolute-form target on its path and hands the backend origin-form', async () => {
+    const api = await startBackend('api');
+    const web = await startBackend('web');
+    const { port } = await startLb(
+      spec([
+        { pathPrefix: '/', pool: 'web' },
+        { pathPrefix: '/api/', pool: 'api' },
+      ]),
+      [new RecordedPool('api', [api]), new RecordedPool('web', [web])],
+    );
+    const { text } = await raw(port, 'GET http://a.test/api/x?y=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.deepEqual(
+      api.seen.map((r) => r.url),
+      ['/api/x?y=1'],
+    );
+    assert.equal(web.seen.length, 0);
+  });
+
   it('answers 404 itself for an unknown route, counted with backend ""', async () => {
     const b = await startBackend('only');
     const { port, registry } = await startLb(spec([{ host: 'a.test', pathPrefix: '/app/', pool: 'only' }]), [
@@ -824,6 +843,7 @@ describe('http listener: client hygiene', () => {
     ['garbage', 'HELLO\r\n\r\n'],
     ['bare LF in header', 'GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n'],
     ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\n\r\n'],
+    ['two Host lines', 'GET / HTTP/1.1\r\nHost: a\r\nHost: admin.internal\r\n\r\n'],
   ];
   for (const [what, bytes] of smuggles) {
     it(`400 and nothing reaches the backend: ${what}`, async () => {

@@ -1,7 +1,7 @@
 // Route matching of the HTTP engine: host tiers, wildcards, longest prefix, normalization.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeHost, requestPath, Router } from '../../lb/http/router.js';
+import { normalizeHost, originForm, requestPath, Router } from '../../lb/http/router.js';
 import type { RouteSpec } from '../../lb/types.js';
 
 const routes: RouteSpec[] = [
@@ -67,5 +67,13 @@ describe('http router', () => {
     assert.equal(requestPath('http://example.com/api/v2/x?q'), '/api/v2/x');
     assert.equal(requestPath('http://example.com'), '/');
     assert.equal(requestPath('*'), '*');
+  });
+
+  it('turns absolute-form targets into origin-form for the backend', () => {
+    assert.equal(originForm('/a/b?c=1'), '/a/b?c=1');
+    assert.equal(originForm('http://example.com/a/b?c=1'), '/a/b?c=1');
+    assert.equal(originForm('http://example.com?c=1'), '/?c=1');
+    assert.equal(originForm('http://example.com'), '/');
+    assert.equal(originForm('*'), '*');
   });
 });
