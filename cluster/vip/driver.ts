@@ -9,7 +9,7 @@ export interface VipDriverDeps {
   logger: Logger;
   /** linux only: where the commands run (default: this host). */
   runner?: CommandRunner;
-  /** linux only: how check() lists interfaces (default: systeminformation). */
+  /** linux only: how check() lists interfaces (default: see LinuxVipOptions.interfaces). */
   interfaces?: InterfaceLister;
   garp?: Partial<GarpOptions>;
 }

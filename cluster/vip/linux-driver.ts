@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { execFileRunner } from './command-runner.js';
 import { VipError, isVipError } from './errors.js';
 import { DEFAULT_GARP, GarpAnnouncer } from './garp.js';
-import { assertInterfaceExists, systemInterfaces } from './interfaces.js';
+import { assertInterfaceExists, runnerInterfaces, systemInterfaces } from './interfaces.js';
 import type { CommandRunner, InterfaceLister, LinuxVipOptions, VipDriver } from './types.js';
 import { parseVipAddress } from './vip-address.js';
 import type { VipAddress } from './vip-address.js';
@@ -32,7 +32,8 @@ export class LinuxVipDriver implements VipDriver {
     this.address = this.vip.cidr;
     this.interface = options.interface;
     this.runner = options.runner ?? execFileRunner();
-    this.interfaces = options.interfaces ?? systemInterfaces;
+    // A runner may point elsewhere (a namespace): then ask there, since this process sees only its own host.
+    this.interfaces = options.interfaces ?? (options.runner ? runnerInterfaces(this.runner) : systemInterfaces);
     this.timeoutMs = options.commandTimeoutMs ?? 5000;
     this.logger = options.logger.child({ vip: this.vip.cidr, iface: this.interface, where: this.runner.where });
     this.garp = new GarpAnnouncer(this.runner, this.interface, this.vip.ip, { ...DEFAULT_GARP, ...options.garp }, this.logger);

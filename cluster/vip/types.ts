@@ -58,7 +58,7 @@ export interface LinuxVipOptions {
   logger: Logger;
   /** Defaults to running on this host through execFile. */
   runner?: CommandRunner;
-  /** Defaults to systeminformation's view of this host; pass one that asks the runner for a namespace. */
+  /** Default: systeminformation's view of this host without a runner, `ip -o link show` through the runner with one. */
   interfaces?: InterfaceLister;
   garp?: Partial<GarpOptions>;
   /** Bound on each `ip` call. Default 5000. */
