@@ -169,6 +169,29 @@ test('a missing interface fails check() with the interfaces that do exist, and a
   await assert.rejects(vip.held(), (err: unknown) => isVipError(err, 'VIP_ERR_NO_INTERFACE'));
 });
 
+test('defaults inside a namespace (as a lab node runs): systeminformation sees eth0, execFile runs ip', { skip, timeout: 60_000 }, async () => {
+  // A node started with spawnIn uses no runner and no lister: both must see the namespace it runs in.
+  const driverUrl = new URL('../../cluster/vip/linux-driver.ts', import.meta.url).href;
+  const source = `
+    const { pino } = await import('pino');
+    const { LinuxVipDriver } = await import(${JSON.stringify(driverUrl)});
+    const vip = new LinuxVipDriver({ address: '${VIP}', interface: 'eth0', logger: pino({ level: 'silent' }), garp: { repeats: 0, count: 1 } });
+    await vip.check();
+    await vip.acquire();
+    const held = await vip.held();
+    await vip.release();
+    const missing = await new LinuxVipDriver({ address: '${VIP}', interface: 'eth9', logger: pino({ level: 'silent' }) }).check().catch((e) => e.message);
+    console.log(JSON.stringify({ held, after: await vip.held(), missing }));`;
+  const { stdout } = await execFileRunner().run('ip', ['netns', 'exec', A, process.execPath, '--import', 'tsx', '--input-type=module', '-e', source], {
+    timeoutMs: 30_000,
+  });
+  assert.deepEqual(JSON.parse(stdout), {
+    held: true,
+    after: false,
+    missing: 'VIP_ERR_NO_INTERFACE: interface "eth9" does not exist on this host; interfaces: lo, eth0',
+  });
+});
+
 test('the root namespace never saw a lab address or route', { skip }, async () => {
   const host = execFileRunner();
   assert.doesNotMatch((await host.run('ip', ['-o', 'addr', 'show'])).stdout, /198\.1[89]\./);
