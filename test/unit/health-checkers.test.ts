@@ -149,6 +149,7 @@ test('http: expectBody as substring or /regex/flags', async () => {
   const o = await origin((_req, res) => res.end('status: OK\nversion: 3\n'));
   try {
     const checker = new HttpChecker();
+    const handlesBefore = tcpSocketHandles();
     const check = (expectBody: string) => checker.check(target(o.port), { ...SPEC, expectBody }, never);
     assert.deepEqual(await check('version: 3').then((r) => [r.ok, r.reason]), [true, 'status 200']);
     assert.deepEqual(await check('ok').then((r) => [r.ok, r.reason]), [false, 'body does not contain "ok"']);
@@ -159,6 +160,10 @@ test('http: expectBody as substring or /regex/flags', async () => {
     ]);
     assert.equal((await check('/status/g')).ok, true);
     assert.equal((await check('/status/g')).ok, true, 'a g flag does not make the test stateful');
+    // Regression: resetting a socket node:http was already shutting down left its handle open
+    // (and the event loop spinning) on Node 20.
+    await waitFor(() => o.open() === 0, 2000, 'server sees every probe connection closed');
+    await waitFor(() => tcpSocketHandles() <= handlesBefore, 2000, 'no client socket handle left');
   } finally {
     await o.close();
   }
