@@ -15,6 +15,9 @@ import type { UpstreamPools } from './upstream-pools.js';
 /** RFC 9110 9.2.2: a repeat has the same effect, so a reset before any response may be retried. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
+/** Error codes meaning the backend's socket ended under the request (vs. a malformed response). */
+const SOCKET_ENDED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
+
 export interface ExchangeContext {
   listener: string;
   picker: PoolPicker;
@@ -201,11 +204,10 @@ export class Exchange {
       release('connect-failure');
       metrics.backendConnectFailuresTotal.inc({ pool: lease.pool, backend: lease.backend });
       if (this.clientGone) return;
-      const timedOut = code === 'UND_ERR_CONNECT_TIMEOUT' || (err instanceof LbError && err.code === 'LB_ERR_CONNECT_TIMEOUT');
-      this.lastError =
-        timedOut
-          ? new LbError('LB_ERR_CONNECT_TIMEOUT', `connect to ${name} timed out`, { cause: err })
-          : new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed: ${code}`, { cause: err });
+      const timedOut = err instanceof LbError && err.code === 'LB_ERR_CONNECT_TIMEOUT';
+      this.lastError = timedOut
+        ? new LbError('LB_ERR_CONNECT_TIMEOUT', `connect to ${name} timed out`, { cause: err })
+        : new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed: ${code}`, { cause: err });
       // Nothing reached the backend, so any method (and an unread body) can go elsewhere.
       if (this.attempts <= this.ctx.retries) this.attempt();
       else this.fail(this.lastError);
@@ -231,7 +233,8 @@ export class Exchange {
       this.fail(err);
       return;
     }
-    this.lastError = new LbError('LB_ERR_BACKEND_RESET', `${name} closed the connection: ${code}`, { cause: err });
+    const what = SOCKET_ENDED.has(code) ? 'closed the connection' : 'sent an invalid response';
+    this.lastError = new LbError('LB_ERR_BACKEND_RESET', `${name} ${what}: ${code}`, { cause: err });
     // Bytes were sent: only a bodiless idempotent request is safe to repeat elsewhere.
     const repeatable = !this.withBody && IDEMPOTENT.has(this.req.method ?? '');
     if (repeatable && this.attempts <= this.ctx.retries) this.attempt();

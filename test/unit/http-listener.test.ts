@@ -769,6 +769,38 @@ describe('http listener: failures', () => {
     );
   });
 
+  it('502 for a garbage response; a backend dying mid-body cuts the client connection', async () => {
+    const garbage = net.createServer((socket) => socket.once('data', () => socket.end('SMTP READY\r\n\r\n')));
+    garbage.listen(0, '127.0.0.1');
+    await once(garbage, 'listening');
+    cleanups.push(() => garbage.close());
+    const dying = await startBackend('dying', (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('x'.repeat(100));
+      setTimeout(() => req.socket.destroy(), 50);
+    });
+    const bad = new RecordedPool('bad', [{ name: 'garbage', port: (garbage.address() as net.AddressInfo).port }]);
+    const mid = new RecordedPool('mid', [dying]);
+    const { port, registry } = await startLb(
+      spec([
+        { pathPrefix: '/bad', pool: 'bad' },
+        { pathPrefix: '/mid', pool: 'mid' },
+      ]),
+      [bad, mid],
+    );
+    const r = await request(port, { path: '/bad', method: 'POST', body: Buffer.from('x') });
+    assert.equal(r.status, 502);
+    assert.match(r.body, /^backend "garbage" \(127\.0\.0\.1:\d+\) sent an invalid response: /);
+    assert.deepEqual(bad.releases, [{ backend: 'garbage', outcome: 'server-error' }]);
+
+    await assert.rejects(request(port, { path: '/mid' }), /aborted|ECONNRESET|socket hang up/);
+    const deadline = Date.now() + 3000;
+    while (mid.releases.length === 0 && Date.now() < deadline) await sleep(20);
+    assert.deepEqual(mid.releases, [{ backend: 'dying', outcome: 'server-error' }]);
+    assert.equal(await counterValue(registry, 'ballast_proxy_errors_total', { kind: 'backend_reset', pool: 'mid' }), 1);
+  });
+
   it('releases 5xx responses from the backend as server-error and relays them', async () => {
     const b = await startBackend('b', (req, res) => {
       req.resume();
