@@ -95,9 +95,12 @@ export class SafetyChecker {
     }
   }
 
-  /** Durability: every acknowledged write is on the disks of a quorum of voters. */
+  /**
+   * Durability: every acknowledged write is on the disk of at least one member of every majority
+   * of the voters (so any future leader, elected by some majority, must hold it).
+   */
   checkDurability(disks: ReadonlyMap<string, Disk>, voters: readonly string[]): void {
-    const quorum = Math.floor(voters.length / 2) + 1;
+    const quorum = voters.length - (Math.floor(voters.length / 2) + 1) + 1;
     for (const a of this.acked) {
       let holders = 0;
       for (const id of voters) {
@@ -105,7 +108,7 @@ export class SafetyChecker {
         if (d !== undefined && diskHas(d, a.index, a.term)) holders++;
       }
       if (holders < quorum) {
-        throw new SimViolation('durability', `acknowledged ${a.what} at ${a.index} (term ${a.term}) is on ${holders} disks, quorum ${quorum}`);
+        throw new SimViolation('durability', `acknowledged ${a.what} at ${a.index} (term ${a.term}) is on ${holders} voters' disks, needs ${quorum} of {${voters.join(',')}}`);
       }
       const c = this.committed.get(a.index);
       if (c !== undefined && c.term !== a.term) {

@@ -21,6 +21,7 @@ export type FaultAction =
   | { at: number; kind: 'cut-pair'; a: string; b: string }
   | { at: number; kind: 'crash-leader'; restartAfter: number }
   | { at: number; kind: 'isolate-leader' }
+  | { at: number; kind: 'conf'; change: 'remove' | 'add-learner' | 'promote'; node: string }
   | { at: number; kind: 'heal' }
   | { at: number; kind: 'crash'; node: string }
   | { at: number; kind: 'restart'; node: string }
@@ -82,6 +83,8 @@ interface SimNode {
   readyScheduled: boolean;
   role: RaftRole;
   leaseValid: boolean;
+  /** Voters as this node last applied them. */
+  voters: string[];
   /** ReadStates whose index is not yet applied here. */
   waitingReads: { ctx: string; index: number }[];
 }
@@ -143,8 +146,15 @@ export function generatePlan(seed: number, ids: readonly string[], chaosMs: numb
       const node = r.pick(ids);
       plan.push({ at, kind: 'crash', node });
       plan.push({ at: Math.min(chaosMs - 1, at + r.int(20, 400)), kind: 'restart', node });
-    } else if (roll < 0.85) {
+    } else if (roll < 0.8) {
       plan.push({ at, kind: 'drop-rate', p: r.pick([0, 0.02, 0.1, 0.3]) });
+    } else if (roll < 0.88) {
+      // Take a member out and bring it back one step at a time: remove, add as learner, promote.
+      const node = r.pick(ids);
+      const back = Math.min(chaosMs - 2, at + r.int(50, 600));
+      plan.push({ at, kind: 'conf', change: 'remove', node });
+      plan.push({ at: back, kind: 'conf', change: 'add-learner', node });
+      plan.push({ at: Math.min(chaosMs - 1, back + r.int(20, 300)), kind: 'conf', change: 'promote', node });
     } else {
       plan.push({ at, kind: 'transfer', to: r.pick(ids) });
     }
@@ -245,6 +255,7 @@ export class Simulation {
         readyScheduled: false,
         role: 'follower',
         leaseValid: false,
+        voters: [...this.ids],
         waitingReads: [],
       };
       this.nodes.set(id, node);
@@ -304,6 +315,7 @@ export class Simulation {
     n.applied = snap?.meta.index ?? 0;
     n.sinceSnapshot = 0;
     n.role = 'follower';
+    n.voters = n.raw.status().conf.voters;
     n.waitingReads = [];
     n.readyScheduled = false;
     const k = Math.floor(this.localTime(n) / TICK_MS) + 1;
@@ -320,7 +332,18 @@ export class Simulation {
     n.raw = null;
     n.gen++;
     this.log(`${n.id} CRASHED (keeps only its disk: term ${n.disk.hardState.term}, ${n.disk.entries.length} entries)`);
-    this.checker.checkDurability(this.diskMap(), this.ids);
+    this.checkDurability();
+  }
+
+  /** Against every membership a node currently believes in (they differ while a change spreads). */
+  private checkDurability(): void {
+    const seen = new Set<string>();
+    for (const n of this.nodes.values()) {
+      const key = n.voters.join(',');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.checker.checkDurability(this.diskMap(), n.voters);
+    }
   }
 
   private diskMap(): Map<string, Disk> {
@@ -376,6 +399,10 @@ export class Simulation {
       }
       n.applied = e.index;
       n.sinceSnapshot++;
+    }
+    if (rd.confState !== null) {
+      n.voters = [...rd.confState.voters];
+      this.log(`${n.id} membership now voters {${rd.confState.voters.join(',')}} learners {${rd.confState.learners.join(',')}}`);
     }
     for (const rs of rd.readStates) n.waitingReads.push(rs);
     raw.advance();
@@ -548,6 +575,22 @@ export class Simulation {
           this.q.push(Math.min(this.opts.chaosMs - 1, this.now + a.restartAfter), { kind: 'fault', action: { at: 0, kind: 'restart', node: n.id } });
         }
         return;
+      case 'conf':
+        for (const n of this.upNodes()) {
+          if (n.role !== 'leader' || n.raw === null) continue;
+          const voters = n.raw.status().conf.voters;
+          // Keep at least two voters, so the cluster is never trivially a single node.
+          if (a.change === 'remove' && voters.length <= 2 && voters.includes(a.node)) continue;
+          try {
+            n.raw.proposeConfChange({ type: a.change === 'remove' ? 'remove' : a.change === 'promote' ? 'add-voter' : 'add-learner', node: a.node });
+            this.log(`== ${n.id} proposes ${a.change} ${a.node}`);
+          } catch (e) {
+            if (!(e instanceof RaftError)) throw e;
+            this.log(`== ${n.id} cannot ${a.change} ${a.node}: ${e.code}`);
+          }
+          this.afterInput(n);
+        }
+        return;
       case 'isolate-leader':
         for (const n of this.upNodes()) {
           if (n.role !== 'leader') continue;
@@ -678,7 +721,7 @@ export class Simulation {
           `${this.opts.livenessBoundMs} ms after healing: ${this.livenessMet ? '' : 'no client write committed; '}${this.leaseSinceHeal ? '' : 'no leader held a valid lease'}`,
         );
       }
-      this.checker.checkDurability(this.diskMap(), this.ids);
+      this.checkDurability();
       // Writes still in flight may or may not have happened.
       for (const c of this.clients) if (c.pending !== null && c.pending.op.kind === 'write') this.history.push(c.pending.op);
       const r = checkLinearizable(this.history);
