@@ -955,6 +955,39 @@ describe('http listener: client hygiene', () => {
     assert.ok(sent > first.body.length * 3, `sent ${sent}`);
   });
 
+  it('an idle keep-alive connection outlives clientHeaderMs (only idleMs ends it)', async () => {
+    const b = await startBackend('b');
+    const { port, lb } = await startLb(
+      spec([{ pathPrefix: '/', pool: 'p' }], {
+        timeouts: { connectMs: 1000, clientHeaderMs: 300, responseHeaderMs: 3000, idleMs: 10_000 },
+      }),
+      [new RecordedPool('p', [b])],
+    );
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    assert.equal((await request(port, { agent })).status, 200);
+    await sleep(1200);
+    assert.equal(lb.activeConnections(), 1);
+    const again = await request(port, { agent });
+    assert.equal(again.status, 200);
+    assert.equal(again.reused, true);
+  });
+
+  it('drops connections beyond maxConns and counts them', async () => {
+    const b = await startBackend('b');
+    const { port, registry } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }], { maxConns: 1 }), [
+      new RecordedPool('p', [b]),
+    ]);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    assert.equal((await request(port, { agent })).status, 200);
+    const second = await raw(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', 3000);
+    assert.equal(second.closed, true);
+    assert.equal(second.text, '');
+    assert.equal(await counterValue(registry, 'ballast_proxy_errors_total', { kind: 'limit' }), 1);
+    assert.equal((await request(port, { agent })).reused, true, 'the admitted connection is unaffected');
+  });
+
   it('answers Expect: 100-continue itself and relays the body', async () => {
     const b = await startBackend('b');
     const { port } = await startLb(spec([{ pathPrefix: '/', pool: 'p' }]), [new RecordedPool('p', [b])]);
