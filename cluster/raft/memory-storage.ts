@@ -25,6 +25,18 @@ export class MemoryStorage {
     return s;
   }
 
+  /**
+   * Storage for a node restarting from disk (shaped like cluster/storage's RecoveredLog): the
+   * snapshot, then the entries after it, then the hard state.
+   */
+  static restore(rec: { hardState: HardState; snapshot: Snapshot | null; entries: readonly Entry[] }): MemoryStorage {
+    const s = new MemoryStorage();
+    if (rec.snapshot !== null) s.applySnapshot(rec.snapshot);
+    s.append(rec.entries);
+    s.setHardState(rec.hardState);
+    return s;
+  }
+
   initialState(): { hardState: HardState; confState: ConfState } {
     return { hardState: { ...this.hard }, confState: copyConf(this.snap.meta.conf) };
   }

@@ -17,11 +17,7 @@ export interface Disk {
 }
 
 export function restoreStorage(disk: Disk): MemoryStorage {
-  const s = new MemoryStorage();
-  if (disk.snapshot !== null) s.applySnapshot(disk.snapshot);
-  s.append(disk.entries);
-  s.setHardState(disk.hardState);
-  return s;
+  return MemoryStorage.restore(disk);
 }
 
 /**
