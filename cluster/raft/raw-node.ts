@@ -1,5 +1,22 @@
 // The driver-facing node (etcd's RawNode): feeds ticks, messages and requests to the core and hands
 // back one Ready at a time; advance() records the Ready into MemoryStorage and applies conf changes.
+//
+// Driver loop (the node daemon):
+//   every config.tickMs: node.tick(); then, and after every step()/propose()/readIndex():
+//   while (node.hasReady()) {
+//     const rd = node.ready();
+//     1. persist, with one fsync: if rd.snapshot, write it and DROP every log entry on disk (a
+//        snapshot from the leader replaces the whole log); then rd.entries (an entry whose index is
+//        on disk replaces it and all after it); then rd.hardState if not null.
+//     2. send rd.messages (plain objects; Entry.data and Snapshot.data are Uint8Array).
+//     3. apply: rd.snapshot (restore the state machine from snapshot.data), then rd.committedEntries
+//        in order ('conf-change' entries carry a ConfChange; rd.confState is the membership after
+//        them); serve rd.readStates once the state machine has applied their index.
+//     4. node.advance().
+//   }
+//   VIP: hold it only while node.lease().valid; poll it every tick (validity lapses between ticks)
+//   or arm a timer for lease().validUntil on the same clock as config.clock.
+// step() may be called between ready() and advance(); its output comes in the next Ready.
 import { applyConfChange, decodeConfChange } from './conf-change.js';
 import { RaftError } from './errors.js';
 import type { MemoryStorage } from './memory-storage.js';
