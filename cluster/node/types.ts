@@ -11,3 +11,13 @@ export interface StateStore {
   onChange(listener: (state: DataPlaneState) => void): void;
   close(): Promise<void>;
 }
+
+/** What GET /api/v1/cluster reports; a one-node store reports itself as leader. */
+export interface ClusterView {
+  nodeId: string;
+  leader: string | null;
+  term: number;
+  commitIndex: number;
+  vip: { address: string | null; holder: string | null };
+  nodes: { id: string; address: string; role: 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'learner' | 'unknown'; lastContactMs: number | null; matchIndex: number | null }[];
+}
