@@ -82,22 +82,22 @@ export class Tunnel {
     let connected = false;
     let status = 0;
     let timedOut = false;
-    let refused = false;
+    let refused: string | undefined;
     const connectTimer = setTimeout(() => {
       timedOut = true;
       upstream.destroy();
     }, ctx.timeouts.connectMs);
     let headerTimer: NodeJS.Timeout | undefined;
 
-    upstream.on('error', () => {
-      if (!connected) refused = true;
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (!connected) refused = err.code ?? err.message;
       upstream.destroy();
     });
     upstream.once('close', () => {
       clearTimeout(connectTimer);
       clearTimeout(headerTimer);
       ctx.upstreamSockets.delete(upstream);
-      if (!connected && !timedOut && !refused) {
+      if (!connected && !timedOut && refused === undefined) {
         // The client left while we were connecting.
         release('ok');
         return;
@@ -107,7 +107,7 @@ export class Tunnel {
         ctx.metrics.backendConnectFailuresTotal.inc(leaseLabels(lease));
         this.lastError = timedOut
           ? new LbError('LB_ERR_CONNECT_TIMEOUT', `connect to ${name} timed out`)
-          : new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed`);
+          : new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed: ${refused ?? 'closed'}`);
         if (this.attempts <= ctx.retries) this.attempt();
         else this.reply(this.lastError, '');
         return;

@@ -616,8 +616,15 @@ describe('http listener: upgrades', () => {
     await sleep(50);
     assert.deepEqual(pool.releases.map((r) => `${r.backend}:${r.outcome}`), ['dead:connect-failure', 'ws:ok']);
   });
-  it('answers an upgrade itself when there is no route (404) or no backend (503)', async () => {
-    const { port } = await startLb(spec([{ pathPrefix: '/ws', pool: 'empty' }]), [new RecordedPool('empty', [])]);
+  it('answers an upgrade itself when there is no route (404), no backend (503) or no connect (502)', async () => {
+    const dead = new RecordedPool('dead', [{ name: 'dead', port: await deadPort() }]);
+    const { port } = await startLb(
+      spec([
+        { pathPrefix: '/ws', pool: 'empty' },
+        { pathPrefix: '/dead', pool: 'dead' },
+      ]),
+      [new RecordedPool('empty', []), dead],
+    );
     const attempt = async (path: string): Promise<{ status: number; body: string }> => {
       const client = new WebSocket(`ws://127.0.0.1:${port}${path}`);
       cleanups.push(() => client.terminate());
@@ -629,6 +636,10 @@ describe('http listener: upgrades', () => {
     };
     assert.deepEqual(await attempt('/other'), { status: 404, body: 'no route for 127.0.0.1 /other' });
     assert.deepEqual(await attempt('/ws'), { status: 503, body: 'no healthy backend in pool "empty"' });
+    const refused = await attempt('/dead');
+    assert.equal(refused.status, 502);
+    assert.match(refused.body, /^connect to backend "dead" \(127\.0\.0\.1:\d+\) failed: ECONNREFUSED$/);
+    assert.deepEqual(dead.releases, [{ backend: 'dead', outcome: 'connect-failure' }]);
   });
 });
 
