@@ -19,12 +19,6 @@ export type ProxyErrorKind =
   | 'backend_reset'
   | 'limit';
 
-/** A response the balancer writes itself, decided at the edge from a failure. */
-export interface LocalReply {
-  status: number;
-  body: string;
-}
-
 /** Flat header list as node's rawHeaders and undici both accept it: name, value, name, value... */
 export type FlatHeaders = string[];
 
