@@ -117,7 +117,6 @@ export class HealthMonitor {
   readonly #logger: Logger;
   readonly #metrics: HealthMetrics;
   readonly #loops = new Map<string, BackendLoop>();
-  #stopped = false;
 
   constructor(options: HealthMonitorOptions) {
     this.#clock = options.clock;
@@ -135,7 +134,6 @@ export class HealthMonitor {
    * rest keep their loops and counters untouched.
    */
   update(pools: readonly PoolSpec[], health: HealthTable, options: HealthUpdateOptions = {}): void {
-    if (this.#stopped) return;
     const wanted = new Set<string>();
     for (const pool of pools) {
       const spec = pool.healthCheck;
@@ -199,9 +197,9 @@ export class HealthMonitor {
   /**
    * Stops every loop, aborts checks in flight and resolves once they have settled (so no probe
    * socket outlives it). Drops the backend_up series: a node that stopped checking has no view.
+   * Not final: a later update() starts loops again from the table it is given (leadership regained).
    */
   async stop(): Promise<void> {
-    this.#stopped = true;
     const inflight: Promise<void>[] = [];
     for (const loop of this.#loops.values()) {
       this.#halt(loop);

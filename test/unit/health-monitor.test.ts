@@ -380,7 +380,7 @@ test('each transition is logged once with its reason and counted in the metrics'
   assert.equal(await metricValue(r.registry, 'ballast_backend_up', { backend: 'a' }), undefined, 'stop drops backend_up');
 });
 
-test('stop leaves no timers and no further checks', async () => {
+test('stop leaves no timers and no further checks; a later update starts over', async () => {
   const r = rig();
   r.checker.script('a', () => ({ ok: true, takesMs: 100 }));
   r.monitor.update([pool([backend('a'), backend('b')])], {});
@@ -392,6 +392,26 @@ test('stop leaves no timers and no further checks', async () => {
   assert.equal(r.clock.pendingTimers(), 0);
   await r.clock.advance(10_000);
   assert.equal(r.checker.calls.length, calls);
-  r.monitor.update([pool([backend('a')])], {});
-  assert.equal(r.clock.pendingTimers(), 0, 'a stopped monitor ignores updates');
+
+  // Leadership regained: the same monitor starts again from the table it is given, and a second
+  // monitor on the same registry (a node that builds one per term) shares the metric families.
+  r.monitor.update([pool([backend('a')])], table('down', 'a'), { recheckNow: true });
+  await r.clock.advance(RECHECK_SPREAD_MS);
+  assert.equal(r.checker.calls.length, calls + 1);
+  assert.equal(r.monitor.observed().web?.a?.status, 'down', 'seeded from the table, one pass short of rise');
+  await r.monitor.stop();
+  const second = new HealthMonitor({
+    clock: r.clock,
+    random: () => 0.5,
+    checkers: { http: r.checker, tcp: r.checker },
+    onTransition: () => {},
+    logger: pino({ level: 'silent' }),
+    registry: r.registry,
+  });
+  second.update([pool([backend('a')])], table('down', 'a'));
+  await r.clock.advance(1000);
+  // Passes at 500 (first monitor), the recheck, and 500ms into the second monitor; the aborted one is not counted.
+  assert.equal(await metricValue(r.registry, 'ballast_health_checks_total', { backend: 'a', result: 'pass' }), 3);
+  await second.stop();
+  assert.equal(r.clock.pendingTimers(), 0);
 });
