@@ -20,9 +20,11 @@
 import { applyConfChange, confChangeProblem, decodeConfChange, encodeConfChange } from './conf-change.js';
 import { RaftError } from './errors.js';
 import type { MemoryStorage } from './memory-storage.js';
+import { HeartbeatRounds } from './heartbeat-rounds.js';
 import { Progress } from './progress.js';
 import { majorityValue, quorumSize, voteResult } from './quorum.js';
 import { RaftLog } from './raft-log.js';
+import { type StepFn, stepCandidate, stepFollower, stepLeader } from './roles.js';
 import type {
   AppendMessage,
   AppendResponseMessage,
@@ -41,15 +43,6 @@ import type {
   SoftState,
   VoteMessage,
 } from './types.js';
-
-type StepFn = (r: Raft, m: Message) => void;
-
-interface PendingRead {
-  ctx: string;
-  from: NodeId;
-  index: number;
-  round: number;
-}
 
 /** The defaults etcd uses, scaled for a tick of tickMs. */
 export const DEFAULT_RAFT_CONFIG = {
@@ -106,15 +99,9 @@ export class Raft {
   private timeoutNowSent = false;
   private pendingConfIndex = 0;
 
-  private pendingReads: PendingRead[] = [];
   private readsAwaitingCommit: { ctx: string; from: NodeId }[] = [];
-
-  // Leader lease (see the header comment).
-  private round = 0;
-  private roundSentAt = new Map<number, number>();
-  private confirmedRound = 0;
-  private leaseUntil = 0;
-  private leaseForfeited = false;
+  /** Leader lease and read confirmation (see the header comment). */
+  private readonly rounds: HeartbeatRounds;
 
   // Vote promise of a follower to the leader it last heard from.
   private lastContactAt: number;
@@ -128,6 +115,7 @@ export class Raft {
     this.cfg = cfg;
     this.id = cfg.id;
     this.log = new RaftLog(storage);
+    this.rounds = new HeartbeatRounds(cfg.electionTick * cfg.tickMs * (1 - cfg.maxClockDrift) - cfg.leaseMarginMs);
     const { hardState, confState } = storage.initialState();
     this.conf = { voters: [...confState.voters].sort(), learners: [...confState.learners].sort() };
     this.confHistory = [{ index: storage.firstIndex() - 1, conf: this.conf }];
@@ -152,8 +140,8 @@ export class Raft {
   }
 
   lease(): LeaseState {
-    if (this.role !== 'leader' || this.leaseForfeited) return { valid: false, validUntil: 0 };
-    return { valid: this.cfg.clock() < this.leaseUntil, validUntil: this.leaseUntil };
+    if (this.role !== 'leader') return { valid: false, validUntil: 0 };
+    return this.rounds.lease(this.cfg.clock());
   }
 
   private promotable(): boolean {
@@ -181,13 +169,8 @@ export class Raft {
     this.votes.clear();
     this.resetProgress();
     this.pendingConfIndex = 0;
-    this.pendingReads = [];
     this.readsAwaitingCommit = [];
-    this.round = 0;
-    this.roundSentAt.clear();
-    this.confirmedRound = 0;
-    this.leaseUntil = 0;
-    this.leaseForfeited = false;
+    this.rounds.reset();
   }
 
   private resetProgress(): void {
@@ -543,33 +526,22 @@ export class Raft {
 
   /** Start a heartbeat round: it renews the lease and confirms reads once a quorum acknowledges it. */
   bcastHeartbeat(): number {
-    this.round++;
-    this.roundSentAt.set(this.round, this.cfg.clock());
+    const round = this.rounds.start(this.cfg.clock());
     const self = this.progress.get(this.id);
-    if (self !== undefined) self.ackedRound = this.round;
+    if (self !== undefined) self.ackedRound = round;
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
       const commit = Math.min(pr.match, this.log.committed);
-      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, round: this.round });
+      this.send({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit, round });
     }
     this.roundAcked();
-    return this.round;
+    return round;
   }
 
   /** Fold heartbeat acks: the newest round a quorum confirmed extends the lease and releases reads. */
   roundAcked(): void {
     const acked = majorityValue(this.conf.voters, (id) => this.progress.get(id)?.ackedRound ?? 0);
-    if (acked <= this.confirmedRound || acked > this.round) return;
-    this.confirmedRound = acked;
-    const sentAt = this.roundSentAt.get(acked);
-    if (sentAt !== undefined && !this.leaseForfeited) {
-      const until = sentAt + this.electionTimeoutMs * (1 - this.cfg.maxClockDrift) - this.cfg.leaseMarginMs;
-      this.leaseUntil = Math.max(this.leaseUntil, until);
-    }
-    for (const r of [...this.roundSentAt.keys()]) if (r <= acked) this.roundSentAt.delete(r);
-    const ready = this.pendingReads.filter((p) => p.round <= acked);
-    this.pendingReads = this.pendingReads.filter((p) => p.round > acked);
-    for (const p of ready) this.respondRead(p.ctx, p.from, p.index);
+    for (const p of this.rounds.confirm(acked)) this.respondRead(p.ctx, p.from, p.index);
   }
 
   handleAppendResponse(m: AppendResponseMessage): void {
@@ -610,15 +582,14 @@ export class Raft {
     pr.probeSent = false;
     // Acks can be lost: free one slot so a full pipeline cannot stall forever (etcd does the same).
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
-    if (round > pr.ackedRound && round <= this.round) pr.ackedRound = round;
+    if (round > pr.ackedRound && round <= this.rounds.current) pr.ackedRound = round;
     if (pr.match < this.log.lastIndex()) this.sendAppend(from);
     this.roundAcked();
   }
 
   private sendTimeoutNow(to: NodeId): void {
     // Give the lease up first: the target's transfer vote may override promises made to us.
-    this.leaseForfeited = true;
-    this.leaseUntil = 0;
+    this.rounds.forfeit();
     this.timeoutNowSent = true;
     this.send({ type: 'timeout-now', from: this.id, to, term: this.term });
   }
@@ -700,8 +671,8 @@ export class Raft {
       return;
     }
     const round = this.bcastHeartbeat();
-    if (this.confirmedRound >= round) this.respondRead(ctx, from, index);
-    else this.pendingReads.push({ ctx, from, index, round });
+    if (this.rounds.confirmedRound >= round) this.respondRead(ctx, from, index);
+    else this.rounds.waitFor({ ctx, from, index, round });
   }
 
   private respondRead(ctx: string, from: NodeId, index: number): void {
@@ -753,107 +724,5 @@ export class Raft {
 
   decodeConfEntry(e: Entry): ConfChange {
     return decodeConfChange(e.data);
-  }
-}
-
-// ---- the three step functions; the role is whichever one is installed ----
-
-function stepFollower(r: Raft, m: Message): void {
-  switch (m.type) {
-    case 'app':
-      r.heardFromLeader(m);
-      r.handleAppend(m);
-      return;
-    case 'heartbeat':
-      r.heardFromLeader(m);
-      r.handleHeartbeat(m);
-      return;
-    case 'snap':
-      r.heardFromLeader(m);
-      r.handleSnapshot(m);
-      return;
-    case 'timeout-now':
-      r.hup(true);
-      return;
-    case 'read-index-resp':
-      if (!m.reject) r.readStates.push({ index: m.index, ctx: m.ctx });
-      return;
-    case 'read-index':
-    case 'app-resp':
-    case 'heartbeat-resp':
-    case 'vote-resp':
-    case 'pre-vote-resp':
-    case 'vote':
-    case 'pre-vote':
-      return;
-    default: {
-      const never: never = m;
-      return never;
-    }
-  }
-}
-
-function stepCandidate(r: Raft, m: Message): void {
-  switch (m.type) {
-    case 'app':
-    case 'heartbeat':
-    case 'snap':
-      // A leader exists in our term (for a pre-candidate, in the term we have not left): follow it.
-      r.becomeFollower(m.term, m.from);
-      stepFollower(r, m);
-      return;
-    case 'vote-resp':
-    case 'pre-vote-resp': {
-      const expected = r.role === 'pre-candidate' ? 'pre-vote-resp' : 'vote-resp';
-      if (m.type !== expected) return;
-      const res = r.poll(m.from, !m.reject);
-      if (res === 'won') {
-        if (r.role === 'pre-candidate') r.hupAfterPreVote();
-        else r.winElection();
-      } else if (res === 'lost') {
-        r.becomeFollower(r.term, null);
-      }
-      return;
-    }
-    case 'timeout-now':
-    case 'read-index':
-    case 'read-index-resp':
-    case 'app-resp':
-    case 'heartbeat-resp':
-    case 'vote':
-    case 'pre-vote':
-      return;
-    default: {
-      const never: never = m;
-      return never;
-    }
-  }
-}
-
-function stepLeader(r: Raft, m: Message): void {
-  switch (m.type) {
-    case 'app-resp':
-      r.handleAppendResponse(m);
-      return;
-    case 'heartbeat-resp':
-      r.handleHeartbeatResponse(m.from, m.round);
-      return;
-    case 'read-index':
-      r.handleReadRequest(m.ctx, m.from);
-      return;
-    case 'app':
-    case 'heartbeat':
-    case 'snap':
-    case 'timeout-now':
-    case 'read-index-resp':
-    case 'vote-resp':
-    case 'pre-vote-resp':
-    case 'vote':
-    case 'pre-vote':
-      return;
-    default: {
-      const never: never = m;
-      return never;
-    }
   }
 }
