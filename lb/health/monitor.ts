@@ -117,6 +117,8 @@ export class HealthMonitor {
   readonly #logger: Logger;
   readonly #metrics: HealthMetrics;
   readonly #loops = new Map<string, BackendLoop>();
+  /** Last checks of loops that were stopped or removed and have not settled yet, by backend key. */
+  readonly #settling = new Map<string, Promise<void>>();
 
   constructor(options: HealthMonitorOptions) {
     this.#clock = options.clock;
@@ -145,7 +147,7 @@ export class HealthMonitor {
         const probe = probeFor(pool, spec, backend);
         const existing = this.#loops.get(key);
         if (existing?.probe.fingerprint === probe.fingerprint) continue;
-        if (existing) this.#halt(existing);
+        if (existing) this.#retire(key, existing);
         const seed = existing ?? health[pool.name]?.[backend.name];
         const loop: BackendLoop = {
           pool: pool.name,
@@ -158,7 +160,7 @@ export class HealthMonitor {
           timer: undefined,
           inflight: undefined,
           abort: undefined,
-          after: existing?.inflight,
+          after: this.#settling.get(key),
           stopped: false,
         };
         this.#loops.set(key, loop);
@@ -168,7 +170,7 @@ export class HealthMonitor {
     }
     for (const [key, loop] of this.#loops) {
       if (wanted.has(key)) continue;
-      this.#halt(loop);
+      this.#retire(key, loop);
       this.#loops.delete(key);
       this.#metrics.backendUp.remove({ pool: loop.pool, backend: loop.backend });
     }
@@ -200,15 +202,26 @@ export class HealthMonitor {
    * Not final: a later update() starts loops again from the table it is given (leadership regained).
    */
   async stop(): Promise<void> {
-    const inflight: Promise<void>[] = [];
-    for (const loop of this.#loops.values()) {
-      this.#halt(loop);
-      if (loop.inflight) inflight.push(loop.inflight);
-      if (loop.after) inflight.push(loop.after);
+    for (const [key, loop] of this.#loops) {
+      this.#retire(key, loop);
       this.#metrics.backendUp.remove({ pool: loop.pool, backend: loop.backend });
     }
     this.#loops.clear();
-    await Promise.all(inflight);
+    await Promise.all(this.#settling.values());
+  }
+
+  /**
+   * Halts a loop. Its check in flight (or the one it was itself waiting for) is kept until it
+   * settles, so that whatever loop next probes this backend waits for it first.
+   */
+  #retire(key: string, loop: BackendLoop): void {
+    this.#halt(loop);
+    const pending = loop.inflight ?? loop.after;
+    if (!pending) return;
+    this.#settling.set(key, pending);
+    void pending.then(() => {
+      if (this.#settling.get(key) === pending) this.#settling.delete(key);
+    });
   }
 
   #halt(loop: BackendLoop): void {

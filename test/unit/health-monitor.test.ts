@@ -260,6 +260,14 @@ test('never two checks of one backend at once, even when checks outlast the inte
   assert.ok(r.checker.calls.length >= 5, `${r.checker.calls.length} checks`);
   assert.equal(r.checker.maxConcurrentPerBackend, 1);
   assert.ok(r.checker.calls.some((c) => c.path === '/other'), 'restarted loop probes the new path');
+  // Removed and re-added (with a recheck) while a check is in flight: the new loop waits for it too.
+  for (let i = 0; i < 100 && r.checker.running.get('a') !== 1; i++) await r.clock.advance(50);
+  assert.equal(r.checker.running.get('a'), 1);
+  r.monitor.update([], {});
+  r.monitor.update([pool([backend('a')], { path: '/other' })], {}, { recheckNow: true });
+  const beforeReAdd = r.checker.calls.length;
+  await r.clock.advance(3000);
+  assert.ok(r.checker.calls.length > beforeReAdd, 're-added backend is checked');
   // This checker ignores aborts, so stop() can only resolve once its clock time has passed.
   const stopped = r.monitor.stop();
   await r.clock.advance(2000);
