@@ -9,6 +9,8 @@ export interface AdminDeps {
   isReady(): { ready: boolean; reason: string };
   /** Bound port per data-plane listener, as the workers report them. */
   listenerPorts(): Record<string, number>;
+  /** This node's Raft role, for load balancers and scripts that pick the active node (as Patroni's /leader). */
+  role(): { id: string; role: string; leader: string | null; vipHeld: boolean };
 }
 
 export function buildApp(deps: AdminDeps) {
@@ -17,7 +19,7 @@ export function buildApp(deps: AdminDeps) {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = deps.isReady();
-    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, reason: r.reason, listeners: deps.listenerPorts() });
+    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, reason: r.reason, listeners: deps.listenerPorts(), node: deps.role() });
   });
   return app;
 }

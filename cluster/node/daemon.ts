@@ -1,10 +1,12 @@
-// BallastNode: the daemon behind `ballast start`. Wires the state store, the data-plane workers,
-// the health monitor and the admin app; stops in the order that loses no work.
+// BallastNode: the daemon behind `ballast start`. Wires the state store (Raft when the config names
+// peers), the data-plane workers, the health monitor (run by the leader only), the VIP and the admin
+// app; stops in the order that loses no work.
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { formatAddress } from '../../config/address.js';
 import type { NodeConfig } from '../../config/types.js';
 import { realClock } from '../../lb/health/clock.js';
 import { HttpChecker } from '../../lb/health/http-checker.js';
@@ -13,8 +15,14 @@ import { TcpChecker } from '../../lb/health/tcp-checker.js';
 import type { HealthTransition } from '../../lb/health/types.js';
 import { WorkerSupervisor } from '../../lb/worker-supervisor.js';
 import { buildApp, type AdminApp } from '../../web/app.js';
+import type { SoftState } from '../raft/types.js';
+import { NetIpcTransport } from '../transport/ipc-transport.js';
+import { createVipDriver } from '../vip/driver.js';
+import { ClusterError } from './errors.js';
 import { LocalStateStore } from './local-store.js';
-import type { StateStore } from './types.js';
+import { RaftStateStore, type PeerMessage } from './raft-store.js';
+import type { ClusterView, StateStore } from './types.js';
+import { VipHolder } from './vip-holder.js';
 
 export interface NodeOptions {
   config: NodeConfig;
@@ -31,25 +39,45 @@ function ipcPathFor(dataDir: string, nodeId: string): string {
 
 export class BallastNode {
   store: StateStore | null = null;
+  /** Set when this node is a member of a Raft cluster (the config names peers). */
+  raft: RaftStateStore | null = null;
   supervisor: WorkerSupervisor | null = null;
   health: HealthMonitor | null = null;
+  vip: VipHolder | null = null;
   readonly registry = new Registry();
   private admin: AdminApp | null = null;
   private ready = false;
   private stopping = false;
+  private leading = false;
 
   constructor(private readonly opts: NodeOptions) {}
+
+  get clustered(): boolean {
+    return this.opts.config.cluster.peers.length > 1;
+  }
 
   async start(): Promise<void> {
     const { config, logger } = this.opts;
     await mkdir(config.node.dataDir, { recursive: true });
-    const store = await LocalStateStore.open(config.node.dataDir);
-    this.store = store;
-    if (store.read().listeners.length === 0 && store.read().pools.length === 0) {
-      const r = await store.propose({ v: 1, op: 'bootstrap', listeners: config.bootstrap.listeners, pools: config.bootstrap.pools });
-      if (!r.ok) throw new Error(`bootstrap refused: ${r.error.field}: ${r.error.message}`);
-      logger.info({ listeners: config.bootstrap.listeners.length, pools: config.bootstrap.pools.length }, 'applied bootstrap from config');
+    this.health = this.createHealthMonitor();
+
+    if (config.cluster.vip) {
+      const driver = createVipDriver(config.cluster.vip, { logger: logger.child({ component: 'vip' }) });
+      await driver.check();
+      this.vip = new VipHolder(driver, logger, () => this.stepDown('the VIP could not be raised'));
     }
+
+    let store: StateStore;
+    if (this.clustered) {
+      store = await this.startRaft();
+    } else {
+      store = await LocalStateStore.open(config.node.dataDir);
+      this.store = store;
+      this.leading = true;
+      await this.bootstrapIfEmpty();
+      this.followHealth(true);
+    }
+    this.store = store;
 
     const supervisor = new WorkerSupervisor({
       count: config.node.workers,
@@ -60,43 +88,192 @@ export class BallastNode {
     this.supervisor = supervisor;
     await supervisor.start();
     supervisor.pushState(store.read());
-    store.onChange((state) => supervisor.pushState(state));
+    store.onChange((state) => {
+      supervisor.pushState(state);
+      if (this.leading) this.health?.update(state.pools, state.health);
+    });
 
-    this.startHealthChecks(store);
-
-    this.admin = buildApp({ logger, isReady: () => this.readiness(), listenerPorts: () => this.listenerPorts() });
+    this.admin = buildApp({
+      logger,
+      isReady: () => this.readiness(),
+      listenerPorts: () => this.listenerPorts(),
+      role: () => {
+        const v = this.clusterView();
+        return { id: v.nodeId, role: v.nodes.find((n) => n.id === v.nodeId)?.role ?? 'unknown', leader: v.leader, vipHeld: this.vip?.isHeld() ?? false };
+      },
+    });
     await this.admin.listen({ host: config.node.adminListen.host, port: config.node.adminListen.port });
 
     await supervisor.waitApplied(store.read().version, 30_000);
     this.ready = true;
-    logger.info({ node: config.node.id, admin: this.adminUrl() }, 'node ready');
+    logger.info({ node: config.node.id, admin: this.adminUrl(), clustered: this.clustered }, 'node ready');
   }
 
-  /** Active checks run here, in the control plane; transitions are committed like any change. */
-  private startHealthChecks(store: StateStore): void {
+  private async startRaft(): Promise<RaftStateStore> {
+    const { config, logger } = this.opts;
+    if (!config.node.clusterListen || !config.cluster.secret) {
+      throw new Error('a clustered node needs node.clusterListen and cluster.secret');
+    }
+    const transport = new NetIpcTransport<PeerMessage>({
+      id: config.node.id,
+      listen: config.node.clusterListen,
+      peers: config.cluster.peers.map((p) => ({ id: p.id, host: p.address.host, port: p.address.port })),
+      secret: config.cluster.secret,
+      logger: logger.child({ component: 'transport' }),
+    });
+    const raft = new RaftStateStore({
+      id: config.node.id,
+      voters: config.cluster.peers.map((p) => p.id),
+      dataDir: config.node.dataDir,
+      transport,
+      logger: logger.child({ component: 'raft' }),
+      heartbeatMs: config.cluster.heartbeatMs,
+      electionTimeoutMs: config.cluster.electionTimeoutMs,
+      onRole: (soft) => this.onRole(soft),
+      onLease: (lease, soft) => this.vip?.sync(lease, soft),
+    });
+    this.raft = raft;
+    this.store = raft;
+    await raft.start();
+    return raft;
+  }
+
+  private onRole(soft: SoftState): void {
+    const leading = soft.role === 'leader';
+    if (leading === this.leading) return;
+    this.leading = leading;
+    if (leading) void this.bootstrapIfEmpty();
+    this.followHealth(leading);
+  }
+
+  /** Only the leader runs active checks; a new leader starts warm from the replicated health and re-checks at once. */
+  private followHealth(leading: boolean): void {
+    const state = this.store?.read();
+    if (!this.health || !state) return;
+    if (leading) this.health.update(state.pools, state.health, { recheckNow: true });
+    else this.health.update([], {});
+  }
+
+  private async bootstrapIfEmpty(): Promise<void> {
+    const { config, logger } = this.opts;
+    const store = this.store;
+    if (!store) return;
+    const s = store.read();
+    if (s.listeners.length > 0 || s.pools.length > 0) return;
+    if (config.bootstrap.listeners.length === 0 && config.bootstrap.pools.length === 0) return;
+    try {
+      // Idempotent: the state machine applies a bootstrap only to an empty state.
+      const r = await store.propose({ v: 1, op: 'bootstrap', listeners: config.bootstrap.listeners, pools: config.bootstrap.pools });
+      if (!r.ok) logger.error({ field: r.error.field }, `bootstrap refused: ${r.error.message}`);
+      else logger.info({ listeners: config.bootstrap.listeners.length, pools: config.bootstrap.pools.length }, 'applied bootstrap from config');
+    } catch (err) {
+      logger.warn({ err }, 'bootstrap not committed yet; the next leader retries');
+    }
+  }
+
+  private createHealthMonitor(): HealthMonitor {
     const { logger } = this.opts;
-    const monitor = new HealthMonitor({
+    return new HealthMonitor({
       clock: realClock,
       random: Math.random,
       checkers: { tcp: new TcpChecker(), http: new HttpChecker() },
       logger: logger.child({ component: 'health' }),
       registry: this.registry,
       onTransition: (t: HealthTransition) => {
-        store
-          .propose({ v: 1, op: 'health.set', pool: t.pool, backend: t.backend, health: { status: t.to, reason: t.reason, since: t.at } })
+        // A check that finishes just after a step-down is no longer ours to report.
+        if (!this.leading) return;
+        this.store
+          ?.propose({ v: 1, op: 'health.set', pool: t.pool, backend: t.backend, health: { status: t.to, reason: t.reason, since: t.at } })
           .catch((err: unknown) => logger.error({ err, pool: t.pool, backend: t.backend }, 'could not record a health transition'));
       },
     });
-    this.health = monitor;
-    const state = store.read();
-    monitor.update(state.pools, state.health, { recheckNow: true });
-    store.onChange((s) => monitor.update(s.pools, s.health));
+  }
+
+  /** Give up leadership (a failed VIP raise): hand it to the most caught-up follower. */
+  private stepDown(why: string): void {
+    const raft = this.raft;
+    if (!raft) return;
+    const target = this.bestFollower();
+    if (!target) {
+      this.opts.logger.error({ why }, 'cannot step down: no follower to hand leadership to');
+      return;
+    }
+    this.opts.logger.warn({ why, to: target }, 'stepping down');
+    try {
+      raft.transferLeadership(target);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'leadership transfer refused');
+    }
+  }
+
+  private bestFollower(): string | null {
+    const status = this.raft?.status();
+    if (!status || status.role !== 'leader') return null;
+    let best: { id: string; match: number } | null = null;
+    for (const [id, pr] of Object.entries(status.progress)) {
+      if (id === status.id || pr.isLearner || !pr.recentActive) continue;
+      if (!best || pr.match > best.match) best = { id, match: pr.match };
+    }
+    return best?.id ?? null;
+  }
+
+  /** POST /cluster/transfer-leadership: to a named voter, or the most caught-up one. */
+  transferLeadership(to?: string): string {
+    if (!this.raft) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'single-node cluster: nothing to transfer to');
+    const status = this.raft.status();
+    if (status.role !== 'leader') {
+      throw new ClusterError('CLUSTER_ERR_NO_LEADER', `this node is not the leader (leader: ${status.leader ?? 'none'})`);
+    }
+    const target = to ?? this.bestFollower();
+    if (!target) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no caught-up follower to transfer leadership to');
+    this.raft.transferLeadership(target);
+    return target;
+  }
+
+  clusterView(): ClusterView {
+    const { config } = this.opts;
+    const vipAddress = config.cluster.vip?.address ?? null;
+    if (!this.raft) {
+      return {
+        nodeId: config.node.id,
+        leader: config.node.id,
+        term: 1,
+        commitIndex: this.store?.read().version ?? 0,
+        vip: { address: vipAddress, holder: this.vip?.isHeld() ? config.node.id : null },
+        nodes: [{ id: config.node.id, address: formatAddress(config.node.adminListen), role: 'leader', lastContactMs: 0, matchIndex: null }],
+      };
+    }
+    const s = this.raft.status();
+    const leading = s.role === 'leader';
+    return {
+      nodeId: config.node.id,
+      leader: s.leader,
+      term: s.term,
+      commitIndex: s.commit,
+      // Only the holder itself knows for sure; followers name the leader, which holds it while its lease is valid.
+      vip: { address: vipAddress, holder: this.vip?.isHeld() ? config.node.id : leading ? null : s.leader },
+      nodes: config.cluster.peers.map((p) => {
+        const self = p.id === config.node.id;
+        const pr = s.progress[p.id];
+        return {
+          id: p.id,
+          address: formatAddress(p.address),
+          role: self ? s.role : p.id === s.leader ? 'leader' : leading && pr ? (pr.isLearner ? 'learner' : 'follower') : 'unknown',
+          lastContactMs: self ? 0 : (this.raft?.lastContactMs(p.id) ?? null),
+          matchIndex: self ? s.lastIndex : (pr?.match ?? null),
+        };
+      }),
+    };
   }
 
   private readiness(): { ready: boolean; reason: string } {
     if (this.stopping) return { ready: false, reason: 'stopping' };
     if (!this.ready) return { ready: false, reason: 'starting' };
-    const errors = this.supervisor?.status().flatMap((w) => Object.entries(w.errors).map(([l, e]) => `${w.id} ${l}: ${e}`)) ?? [];
+    if (this.raft && !this.raft.status().leader) return { ready: false, reason: 'no leader known: waiting for the cluster' };
+    const version = this.store?.read().version ?? 0;
+    const workers = this.supervisor?.status() ?? [];
+    if (workers.some((w) => w.appliedVersion < version)) return { ready: false, reason: `workers applying state version ${version}` };
+    const errors = workers.flatMap((w) => Object.entries(w.errors).map(([l, e]) => `${w.id} ${l}: ${e}`));
     if (errors.length) return { ready: false, reason: `listeners failing: ${errors.join('; ')}` };
     return { ready: true, reason: 'serving' };
   }
@@ -113,14 +290,31 @@ export class BallastNode {
     return Object.assign({}, ...ws.map((w) => w.listening)) as Record<string, number>;
   }
 
+  /** SIGTERM: release the VIP, hand over leadership, drain the workers, leave. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    const drainMs = this.opts.drainMs ?? 10_000;
+    const { logger } = this.opts;
+    await this.vip?.close();
+    if (this.raft?.status().role === 'leader') {
+      const target = this.bestFollower();
+      if (target) {
+        try {
+          this.raft.transferLeadership(target);
+          const deadline = Date.now() + 2000;
+          while (this.raft.status().role === 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          logger.info({ to: target }, 'leadership handed over before stopping');
+        } catch (err) {
+          logger.warn({ err }, 'could not hand over leadership before stopping');
+        }
+      }
+    }
+    this.leading = false;
+    this.health?.update([], {});
     await this.health?.stop();
-    await this.supervisor?.stop(drainMs);
+    await this.supervisor?.stop(this.opts.drainMs ?? 10_000);
     await this.admin?.close();
     await this.store?.close();
-    this.opts.logger.info('node stopped');
+    logger.info('node stopped');
   }
 }
