@@ -83,8 +83,9 @@ interface SimNode {
   readyScheduled: boolean;
   role: RaftRole;
   leaseValid: boolean;
-  /** Voters as this node last applied them. */
+  /** Voters as this node last applied them, and the log index that membership is as of. */
   voters: string[];
+  confAt: number;
   /** ReadStates whose index is not yet applied here. */
   waitingReads: { ctx: string; index: number }[];
 }
@@ -256,6 +257,7 @@ export class Simulation {
         role: 'follower',
         leaseValid: false,
         voters: [...this.ids],
+        confAt: 1,
         waitingReads: [],
       };
       this.nodes.set(id, node);
@@ -316,6 +318,7 @@ export class Simulation {
     n.sinceSnapshot = 0;
     n.role = 'follower';
     n.voters = n.raw.status().conf.voters;
+    n.confAt = snap?.meta.index ?? 0;
     n.waitingReads = [];
     n.readyScheduled = false;
     const k = Math.floor(this.localTime(n) / TICK_MS) + 1;
@@ -335,15 +338,15 @@ export class Simulation {
     this.checkDurability();
   }
 
-  /** Against every membership a node currently believes in (they differ while a change spreads). */
+  /**
+   * Against the newest membership any node has applied. Older ones cannot elect a leader any more:
+   * each change was committed by a majority of the membership before it, and those nodes will not
+   * vote for a candidate whose log lacks it (so a removed node's stale view does not count).
+   */
   private checkDurability(): void {
-    const seen = new Set<string>();
-    for (const n of this.nodes.values()) {
-      const key = n.voters.join(',');
-      if (seen.has(key)) continue;
-      seen.add(key);
-      this.checker.checkDurability(this.diskMap(), n.voters);
-    }
+    let newest: SimNode | null = null;
+    for (const n of this.nodes.values()) if (newest === null || n.confAt > newest.confAt) newest = n;
+    if (newest !== null) this.checker.checkDurability(this.diskMap(), newest.voters);
   }
 
   private diskMap(): Map<string, Disk> {
@@ -402,6 +405,9 @@ export class Simulation {
     }
     if (rd.confState !== null) {
       n.voters = [...rd.confState.voters];
+      let at = rd.snapshot?.meta.index ?? 0;
+      for (const e of rd.committedEntries) if (e.type === 'conf-change') at = e.index;
+      n.confAt = at;
       this.log(`${n.id} membership now voters {${rd.confState.voters.join(',')}} learners {${rd.confState.learners.join(',')}}`);
     }
     for (const rs of rd.readStates) n.waitingReads.push(rs);
