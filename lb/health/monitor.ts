@@ -106,8 +106,9 @@ function probeFor(pool: PoolSpec, spec: HealthCheckSpec, backend: BackendSpec): 
  * consecutive). Admin state `disabled` is not checked; `drain` is, as HAProxy does, so the
  * operator sees real health before putting the backend back.
  *
- * For a backend it already runs, the monitor trusts its own observation over the table: the
- * table can lag a transition that is still being committed.
+ * For a backend it already runs, update() trusts the monitor's own observation over the table:
+ * the table can lag a transition that is still being committed. adopt() is the way back when a
+ * reported transition was never recorded.
  */
 export class HealthMonitor {
   readonly #clock: Clock;
@@ -181,6 +182,28 @@ export class HealthMonitor {
   recheckAll(): void {
     for (const loop of this.#loops.values()) {
       if (loop.stopped || loop.inflight) continue;
+      if (loop.timer !== undefined) this.#clock.clearTimeout(loop.timer);
+      this.#schedule(loop, this.#random() * Math.min(RECHECK_SPREAD_MS, loop.probe.spec.intervalMs));
+    }
+  }
+
+  /**
+   * Takes the table's health for every running backend whose observed status differs (absent =
+   * `unknown`), resets its counters and re-checks it within RECHECK_SPREAD_MS. For when a reported
+   * transition could not be recorded (a failed proposal): the monitor would otherwise keep a view
+   * the cluster never took, and never report it again. Each re-check then runs rise/fall afresh.
+   */
+  adopt(health: HealthTable): void {
+    for (const loop of this.#loops.values()) {
+      const entry = health[loop.pool]?.[loop.backend];
+      const status = entry?.status ?? 'unknown';
+      if (loop.stopped || status === loop.status) continue;
+      loop.status = status;
+      loop.reason = entry?.reason ?? '';
+      loop.since = entry?.since ?? this.#clock.now();
+      loop.streak = 0;
+      this.#showStatus(loop);
+      if (loop.inflight) continue;
       if (loop.timer !== undefined) this.#clock.clearTimeout(loop.timer);
       this.#schedule(loop, this.#random() * Math.min(RECHECK_SPREAD_MS, loop.probe.spec.intervalMs));
     }

@@ -423,3 +423,27 @@ test('stop leaves no timers and no further checks; a later update starts over', 
   await second.stop();
   assert.equal(r.clock.pendingTimers(), 0);
 });
+
+test('adopt: a transition the cluster never recorded is observed and reported again', async () => {
+  const r = rig();
+  r.checker.script('a', (n) => n < 1); // pass, then failures
+  r.checker.script('b', () => true);
+  r.monitor.update([pool([backend('a'), backend('b')])], table('up', 'a', 'b'));
+  await r.clock.advance(500 + 1000 + 200 + 200);
+  assert.deepEqual(r.transitions.map((t) => [t.backend, t.to]), [['a', 'down']]);
+
+  // The proposal failed: the table still says up. update() alone keeps the monitor's view...
+  r.monitor.update([pool([backend('a'), backend('b')])], table('up', 'a', 'b'));
+  assert.equal(r.monitor.observed().web?.a?.status, 'down');
+  // ...adopt() takes the table's, re-checks at once, and fall failures report the transition again.
+  r.monitor.adopt(table('up', 'a', 'b'));
+  assert.equal(r.monitor.observed().web?.a?.status, 'up');
+  const callsB = r.checker.callsOf('b').length;
+  await r.clock.advance(RECHECK_SPREAD_MS + 200 + 200);
+  assert.deepEqual(r.transitions.map((t) => [t.backend, t.from, t.to]), [
+    ['a', 'up', 'down'],
+    ['a', 'up', 'down'],
+  ]);
+  assert.equal(r.checker.callsOf('b').length, callsB, 'backends already in agreement are left alone');
+  await r.monitor.stop();
+});
