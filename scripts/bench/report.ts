@@ -40,6 +40,29 @@ export function medianOf(runs: Measurement[], failures: string[]): Measured | nu
   return median ? { median, headlines: runs.map(headlineOf), failures } : null;
 }
 
+/** CPU per unit of work (µs per request, or s per GB) and the cores that amounted to. */
+export function cpuPerUnit(m: Measurement): { perUnit: number; cores: number } | null {
+  if (!m.cpu || m.cpu.wallMs <= 0) return null;
+  const cores = m.cpu.ms / m.cpu.wallMs;
+  if (isWrk(m)) return m.requests > 0 ? { perUnit: (m.cpu.ms * 1000) / m.requests, cores } : null;
+  return m.bytes > 0 ? { perUnit: m.cpu.ms / 1000 / (m.bytes / 1e9), cores } : null;
+}
+
+function formatCpu(m: Measurement): string {
+  const c = cpuPerUnit(m);
+  if (!c) return '?';
+  return `${c.perUnit < 10 ? c.perUnit.toFixed(2) : c.perUnit.toFixed(0)} (${c.cores.toFixed(2)})`;
+}
+
+/** One line per run for the progress log. */
+export function describeRun(v: Measurement): string {
+  const c = cpuPerUnit(v);
+  const cpu = c ? `; ${c.cores.toFixed(2)} cores` : '';
+  return isWrk(v)
+    ? `${v.requestsPerSec.toFixed(0)} req/s, p50 ${(v.p50Us / 1000).toFixed(2)} ms, p99 ${(v.p99Us / 1000).toFixed(2)} ms${cpu}${c ? `, ${c.perUnit.toFixed(0)} us CPU/req` : ''}`
+    : `${v.mbPerSec.toFixed(0)} MB/s (${(v.bytes / 2 ** 20).toFixed(0)} MiB in ${(v.ms / 1000).toFixed(1)} s)${cpu}${c ? `, ${c.perUnit.toFixed(2)} s CPU/GB` : ''}`;
+}
+
 function headline(c: Cell<Measured>): number | null {
   return c.ok ? headlineOf(c.value.median) : null;
 }
@@ -116,6 +139,15 @@ export function formatTable(results: ScenarioResult[], connections: number, stre
       const lat = (m: Measured) => (isWrk(m.median) ? `${ms(m.median.p50Us)} / ${ms(m.median.p99Us)}` : '');
       rows.push(['', 'p50 / p99 ms', ...COLUMNS.map((t) => value(r.cells[t], lat)), '', '']);
     }
+    const cb = r.cells.ballast.ok ? cpuPerUnit(r.cells.ballast.value.median) : null;
+    const ch = r.cells.haproxy.ok ? cpuPerUnit(r.cells.haproxy.value.median) : null;
+    rows.push([
+      '',
+      isHttp ? 'CPU us/req (cores)' : 'CPU s/GB (cores)',
+      ...COLUMNS.map((t) => value(r.cells[t], (m) => formatCpu(m.median))),
+      cb && ch && ch.perUnit > 0 ? `${(cb.perUnit / ch.perUnit).toFixed(1)}x` : '',
+      '',
+    ]);
     for (const t of COLUMNS) notes.push(...notesFor(t, r));
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];

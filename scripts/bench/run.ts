@@ -8,11 +8,12 @@ import { parseArgs } from 'node:util';
 import { startBallast } from './ballast.js';
 import { ChildProcesses, type Tracked } from './children.js';
 import { startHaproxy, type LbLayout } from './haproxy.js';
+import { groupCpuMs } from './group-cpu.js';
 import { freePort } from './local-port.js';
 import { describeMachine, formatMachine } from './machine.js';
 import { startOrigins } from './origins.js';
 import { formatSummary, summarize } from './profile-summary.js';
-import { formatTable, medianOf, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
+import { describeRun, formatTable, medianOf, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
 import { runBulk } from './tcp-bulk.js';
 import type { Cell, Endpoint, Measurement, ScenarioName, ScenarioResult, TargetName } from './types.js';
 import { runWrk } from './wrk.js';
@@ -113,7 +114,17 @@ function parseSettings(argv: string[]): Settings | null {
 }
 
 /** Per target: where HTTP and TCP load goes, or why the target is unavailable. */
-type Paths = Record<TargetName, Cell<{ http: Endpoint; tcp: Endpoint }>>;
+interface TargetPath {
+  http: Endpoint;
+  tcp: Endpoint;
+  /** Process group whose CPU is charged to this target (the origins' for direct). */
+  pgid: number;
+}
+type Paths = Record<TargetName, Cell<TargetPath>>;
+
+function endpoints(l: LbLayout): { http: Endpoint; tcp: Endpoint } {
+  return { http: { host: l.host, port: l.httpPort }, tcp: { host: l.host, port: l.tcpPort } };
+}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -132,32 +143,34 @@ async function measure(
   children: ChildProcesses,
   s: Settings,
   scenario: ScenarioName,
-  path: { http: Endpoint; tcp: Endpoint },
+  path: TargetPath,
   warm: boolean,
 ): Promise<Measurement> {
+  const run = async <T extends Measurement>(go: () => Promise<T>): Promise<T> => {
+    const cpu0 = groupCpuMs(path.pgid);
+    const t0 = performance.now();
+    const m = await go();
+    const cpu1 = groupCpuMs(path.pgid);
+    m.cpu = cpu0 === null || cpu1 === null ? null : { ms: cpu1 - cpu0, wallMs: performance.now() - t0 };
+    return m;
+  };
   switch (scenario) {
     case 'http-keepalive':
     case 'http-close': {
       const base = { connections: s.connections, threads: s.threads, close: scenario === 'http-close' };
       if (warm) await runWrk(children, path.http, { ...base, seconds: s.warmupSeconds });
-      return runWrk(children, path.http, { ...base, seconds: s.seconds });
+      return run(() => runWrk(children, path.http, { ...base, seconds: s.seconds }));
     }
     case 'tcp-bulk': {
       const bulk = { streams: s.streams, bytes: s.bulkBytes, maxMs: s.warmupSeconds * 1000 };
       if (warm) await runBulk(children, path.tcp, bulk);
-      return runBulk(children, path.tcp, { ...bulk, maxMs: s.seconds * 1000 });
+      return run(() => runBulk(children, path.tcp, { ...bulk, maxMs: s.seconds * 1000 }));
     }
     default: {
       const never: never = scenario;
       throw new Error(`unknown scenario ${String(never)}`);
     }
   }
-}
-
-function describeRun(v: Measurement): string {
-  return 'requestsPerSec' in v
-    ? `${v.requestsPerSec.toFixed(0)} req/s, p50 ${(v.p50Us / 1000).toFixed(2)} ms, p99 ${(v.p99Us / 1000).toFixed(2)} ms`
-    : `${v.mbPerSec.toFixed(0)} MB/s (${(v.bytes / 2 ** 20).toFixed(0)} MiB in ${(v.ms / 1000).toFixed(1)} s)`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -205,10 +218,14 @@ async function main(argv: string[]): Promise<number> {
   process.once('exit', () => children.killAllNow());
 
   try {
-    const { ready } = await startOrigins(children, 3);
+    const { ready, tracked: originProc } = await startOrigins(children, 3);
     const origins = ready.http.map((port) => ({ host: HOST, port }));
     const sinks = ready.sinks.map((port) => ({ host: HOST, port }));
-    const direct = { http: origins[0] ?? { host: HOST, port: 0 }, tcp: sinks[0] ?? { host: HOST, port: 0 } };
+    const direct = {
+      http: origins[0] ?? { host: HOST, port: 0 },
+      tcp: sinks[0] ?? { host: HOST, port: 0 },
+      pgid: originProc.child.pid ?? 0,
+    };
     const layout = async (): Promise<LbLayout> => ({
       host: HOST,
       httpPort: await freePort(),
@@ -226,8 +243,8 @@ async function main(argv: string[]): Promise<number> {
     if (s.targets.includes('haproxy')) {
       const l = await layout();
       try {
-        await startHaproxy(children, dir, l);
-        paths.haproxy = { ok: true, value: { http: { host: HOST, port: l.httpPort }, tcp: { host: HOST, port: l.tcpPort } } };
+        const t = await startHaproxy(children, dir, l);
+        paths.haproxy = { ok: true, value: { ...endpoints(l), pgid: t.child.pid ?? 0 } };
       } catch (err) {
         paths.haproxy = { ok: false, reason: errorText(err) };
       }
@@ -238,7 +255,7 @@ async function main(argv: string[]): Promise<number> {
         if (s.cpuProfDir) mkdirSync(s.cpuProfDir, { recursive: true });
         const run = await startBallast(children, dir, l, { adminPort: await freePort(), logLevel: s.logLevel, cpuProfDir: s.cpuProfDir });
         ballastProc = run.tracked;
-        paths.ballast = { ok: true, value: { http: { host: HOST, port: l.httpPort }, tcp: { host: HOST, port: l.tcpPort } } };
+        paths.ballast = { ok: true, value: { ...endpoints(l), pgid: run.tracked.child.pid ?? 0 } };
       } catch (err) {
         paths.ballast = { ok: false, reason: errorText(err) };
       }
@@ -291,7 +308,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`\n${formatTable(results, s.connections, s.streams)}\n`);
     process.stdout.write(
       `\nload ${loadavg()[0]?.toFixed(2) ?? '?'} at end; took ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
-        'MB/s = 10^6 bytes/s acknowledged by the sink. Targets are reported, not asserted.\n',
+        'MB/s = 10^6 bytes/s acknowledged by the sink. CPU = user+system time of the target\'s processes ' +
+        '(the origins\' for direct) per request or per GB, and the cores that was. Targets are reported, not asserted.\n',
     );
     if (s.jsonPath) {
       writeFileSync(s.jsonPath, `${JSON.stringify({ machine, settings: s, results, verdicts: verdicts(results) }, null, 2)}\n`);

@@ -27,5 +27,5 @@ export async function runBulk(children: ChildProcesses, target: Endpoint, opts: 
   const report = JSON.parse(line) as BulkReport;
   if (report.error) throw new Error(report.error);
   if (report.bytes <= 0 || report.ms <= 0) throw new Error('no bytes acknowledged');
-  return { mbPerSec: report.bytes / 1e6 / (report.ms / 1000), bytes: report.bytes, ms: report.ms };
+  return { cpu: null, mbPerSec: report.bytes / 1e6 / (report.ms / 1000), bytes: report.bytes, ms: report.ms };
 }

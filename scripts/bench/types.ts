@@ -31,7 +31,14 @@ export interface BulkReport {
   error?: string;
 }
 
+/** CPU the target's process group used during a measured run (null where /proc is missing). */
+export interface CpuUse {
+  ms: number;
+  wallMs: number;
+}
+
 export interface WrkResult {
+  cpu: CpuUse | null;
   requestsPerSec: number;
   requests: number;
   /** Microseconds. */
@@ -42,6 +49,7 @@ export interface WrkResult {
 }
 
 export interface BulkResult {
+  cpu: CpuUse | null;
   /** Decimal megabytes (10^6 bytes) per second. */
   mbPerSec: number;
   bytes: number;

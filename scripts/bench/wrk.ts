@@ -31,6 +31,7 @@ export function parseWrk(output: string): WrkResult {
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
   return {
+    cpu: null,
     requestsPerSec: Number(rps[1]),
     requests: Number(total[1]),
     p50Us: parseDuration(p50[1]),
