@@ -1,17 +1,49 @@
-// The replicated state machine: applies commands to listeners, pools, backends and health, and
-// hands out the DataPlaneState workers run. Pure and deterministic: the same commands in the same
+// The replicated state machine: applies commands to listeners, pools, backends, health, users,
+// tokens and the audit log, and hands out the DataPlaneState workers run (never the access data). Pure and deterministic: the same commands in the same
 // order give the same state on every node; a refused command changes nothing.
 import type { BackendHealth, BackendSpec, DataPlaneState, HealthTable, ListenerSpec, PoolSpec } from '../../lb/types.js';
+import { AccessBook, type AccessSnapshot } from './access-book.js';
+import { AuditLog, type AuditSnapshot } from './audit-log.js';
 import { StateError } from './errors.js';
-import type { ApplyResult, StateCommand } from './types.js';
+import type { AccessReader, ApplyResult, StateCommand } from './types.js';
 
-interface Snapshot {
+interface SnapshotV1 {
   v: 1;
   version: number;
   listeners: ListenerSpec[];
   pools: PoolSpec[];
   health: HealthTable;
 }
+
+interface SnapshotV2 extends Omit<SnapshotV1, 'v'> {
+  v: 2;
+  access: AccessSnapshot;
+  audit: AuditSnapshot;
+}
+
+/** The command version each op belongs to: a node refuses an op under any other version. */
+const OP_VERSION: Record<StateCommand['op'], 1 | 2> = {
+  bootstrap: 1,
+  'pool.put': 1,
+  'pool.delete': 1,
+  'backend.add': 1,
+  'backend.patch': 1,
+  'backend.remove': 1,
+  'listener.put': 1,
+  'listener.delete': 1,
+  'health.set': 1,
+  'pool.create': 2,
+  'pool.replace': 2,
+  'listener.create': 2,
+  'listener.replace': 2,
+  'access.init': 2,
+  'user.add': 2,
+  'user.update': 2,
+  'user.remove': 2,
+  'token.add': 2,
+  'token.revoke': 2,
+  audited: 2,
+};
 
 const UNKNOWN: BackendHealth = { status: 'unknown', reason: 'not checked yet', since: 0 };
 
@@ -35,6 +67,8 @@ export class StateMachine {
   private listeners = new Map<string, ListenerSpec>();
   private pools = new Map<string, PoolSpec>();
   private health: HealthTable = {};
+  private access = new AccessBook();
+  private audit = new AuditLog();
 
   isEmpty(): boolean {
     return this.listeners.size === 0 && this.pools.size === 0;
@@ -69,33 +103,58 @@ export class StateMachine {
     };
   }
 
+  /** Users, tokens and the audit log as applied now; call again after a change or restore. */
+  accessView(): AccessReader {
+    const { access, audit } = this;
+    return {
+      sessionSecret: () => access.sessionSecret(),
+      user: (name) => access.user(name),
+      users: () => access.listUsers(),
+      token: (id) => access.token(id),
+      tokens: () => access.listTokens(),
+      audit: (query) => audit.list(query),
+    };
+  }
+
   pool(name: string): PoolSpec | undefined {
     const p = this.pools.get(name);
     return p && clone(p);
   }
 
   snapshot(): Uint8Array {
-    const snap: Snapshot = {
-      v: 1,
+    const snap: SnapshotV2 = {
+      v: 2,
       version: this.version,
       listeners: [...this.listeners.values()],
       pools: [...this.pools.values()],
       health: this.health,
+      access: this.access.snapshot(),
+      audit: this.audit.snapshot(),
     };
     return new TextEncoder().encode(JSON.stringify(snap));
   }
 
   restore(bytes: Uint8Array): void {
-    const snap = JSON.parse(new TextDecoder().decode(bytes)) as Snapshot;
-    if (snap.v !== 1) throw new StateError('STATE_ERR_INVALID', '', `snapshot format v${String(snap.v)} is not supported by this release`);
+    const snap = JSON.parse(new TextDecoder().decode(bytes)) as SnapshotV1 | SnapshotV2;
+    const v: unknown = snap.v;
+    if (v !== 1 && v !== 2) throw new StateError('STATE_ERR_INVALID', '', `snapshot format v${String(v)} is not supported by this release`);
     this.version = snap.version;
     this.listeners = new Map(snap.listeners.map((l) => [l.name, l]));
     this.pools = new Map(snap.pools.map((p) => [p.name, p]));
     this.health = snap.health;
+    // A v1 snapshot predates access control: no users yet, so the node bootstraps an admin.
+    this.access = new AccessBook(snap.v === 2 ? snap.access : undefined);
+    this.audit = new AuditLog(snap.v === 2 ? snap.audit : undefined);
   }
 
   private mutate(cmd: StateCommand): void {
-    if (cmd.v !== 1) throw new StateError('STATE_ERR_INVALID', 'v', `command version ${String(cmd.v)} is not supported by this release`);
+    // Commands arrive as decoded JSON from the log: check what the types cannot promise.
+    const v: unknown = cmd.v;
+    if (v !== 1 && v !== 2) throw new StateError('STATE_ERR_INVALID', 'v', `command version ${String(v)} is not supported by this release`);
+    const expected = OP_VERSION[cmd.op] as 1 | 2 | undefined;
+    if (expected !== undefined && v !== expected) {
+      throw new StateError('STATE_ERR_INVALID', 'v', `command "${cmd.op}" belongs to version ${expected}, not ${v}`);
+    }
     switch (cmd.op) {
       case 'bootstrap':
         if (!this.isEmpty()) return;
@@ -142,6 +201,31 @@ export class StateMachine {
         (this.health[cmd.pool] ??= {})[cmd.backend] = clone(cmd.health);
         return;
       }
+      case 'pool.create':
+        if (this.pools.has(cmd.pool.name)) throw new StateError('STATE_ERR_CONFLICT', 'name', `pool "${cmd.pool.name}" already exists`);
+        return this.putPool(cmd.pool);
+      case 'pool.replace':
+        this.requirePool(cmd.pool.name);
+        return this.putPool(cmd.pool);
+      case 'listener.create':
+        if (this.listeners.has(cmd.listener.name)) throw new StateError('STATE_ERR_CONFLICT', 'name', `listener "${cmd.listener.name}" already exists`);
+        return this.putListener(cmd.listener);
+      case 'listener.replace':
+        if (!this.listeners.has(cmd.listener.name)) throw new StateError('STATE_ERR_NOT_FOUND', 'listener', `no listener named "${cmd.listener.name}"`);
+        return this.putListener(cmd.listener);
+      case 'access.init':
+      case 'user.add':
+      case 'user.update':
+      case 'user.remove':
+      case 'token.add':
+      case 'token.revoke':
+        return this.access.apply(cmd);
+      case 'audited':
+        if ((cmd.cmd.op as string) === 'audited') throw new StateError('STATE_ERR_INVALID', 'cmd.op', 'an audited command cannot wrap another');
+        this.mutate(cmd.cmd);
+        // apply() bumps the version after mutate: the entry names the version this change makes.
+        this.audit.record(cmd.actor, cmd.at, cmd.cmd, this.version + 1);
+        return;
       default: {
         const never: never = cmd;
         throw new StateError('STATE_ERR_INVALID', 'op', `unknown command ${JSON.stringify(never)}`);
