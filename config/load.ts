@@ -79,6 +79,7 @@ export function buildConfig(raw: unknown, source: string): NodeConfig {
       adminListen: parseAddress(file.node.adminListen),
       clusterListen: file.node.clusterListen ? parseAddress(file.node.clusterListen) : null,
       workers: file.node.workers ?? availableParallelism(),
+      listenHost: file.node.listenHost ?? null,
     },
     cluster: {
       secret,

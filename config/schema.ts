@@ -143,6 +143,10 @@ export const ConfigFile = Type.Object(
         adminListen: Address,
         clusterListen: Type.Optional(Address),
         workers: Type.Optional(Count(1, 64)),
+        /** Host that wildcard listener binds (0.0.0.0, ::) use on this node; lets several nodes share one host. */
+        listenHost: Type.Optional(
+          Type.String({ pattern: '^[0-9a-fA-F:.]+$', errorMessage: 'must be an IP address, e.g. 127.0.0.2' }),
+        ),
       },
       { additionalProperties: false },
     ),

@@ -20,6 +20,8 @@ export interface NodeConfig {
     adminListen: HostPort;
     clusterListen: HostPort | null;
     workers: number;
+    /** Replaces the host of wildcard listener binds on this node; null keeps them. */
+    listenHost: string | null;
   };
   cluster: {
     secret: string | null;

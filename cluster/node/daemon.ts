@@ -13,6 +13,7 @@ import { HttpChecker } from '../../lb/health/http-checker.js';
 import { HealthMonitor } from '../../lb/health/monitor.js';
 import { TcpChecker } from '../../lb/health/tcp-checker.js';
 import type { HealthTransition } from '../../lb/health/types.js';
+import type { DataPlaneState } from '../../lb/types.js';
 import { WorkerSupervisor } from '../../lb/worker-supervisor.js';
 import { buildApp, type AdminApp } from '../../web/app.js';
 import type { SoftState } from '../raft/types.js';
@@ -29,6 +30,13 @@ export interface NodeOptions {
   logger: Logger;
   /** How long SIGTERM lets established connections finish. */
   drainMs?: number;
+}
+
+/** The replicated listeners say what to serve; where on this host is the node's own business. */
+function localize(state: DataPlaneState, listenHost: string | null): DataPlaneState {
+  if (!listenHost) return state;
+  const wild = (h: string) => h === '0.0.0.0' || h === '::';
+  return { ...state, listeners: state.listeners.map((l) => (wild(l.bind.host) ? { ...l, bind: { ...l.bind, host: listenHost } } : l)) };
 }
 
 function ipcPathFor(dataDir: string, nodeId: string): string {
@@ -87,9 +95,10 @@ export class BallastNode {
     });
     this.supervisor = supervisor;
     await supervisor.start();
-    supervisor.pushState(store.read());
+    const listenHost = config.node.listenHost;
+    supervisor.pushState(localize(store.read(), listenHost));
     store.onChange((state) => {
-      supervisor.pushState(state);
+      supervisor.pushState(localize(state, listenHost));
       if (this.leading) this.health?.update(state.pools, state.health);
     });
 
@@ -184,7 +193,12 @@ export class BallastNode {
         if (!this.leading) return;
         this.store
           ?.propose({ v: 1, op: 'health.set', pool: t.pool, backend: t.backend, health: { status: t.to, reason: t.reason, since: t.at } })
-          .catch((err: unknown) => logger.error({ err, pool: t.pool, backend: t.backend }, 'could not record a health transition'));
+          .catch((err: unknown) => {
+            logger.error({ err, pool: t.pool, backend: t.backend }, 'could not record a health transition');
+            // Fall back to the committed view so the next check reports the transition again.
+            const committed = this.store?.read().health;
+            if (committed) this.health?.adopt(committed);
+          });
       },
     });
   }
