@@ -14,6 +14,19 @@ export interface Machine {
   wrk: string;
   /** 1-minute load average when the run started: the machine may be shared. */
   load1: number;
+  /** Checkout under test: short commit, and whether the code Ballast runs has local changes. */
+  commit: string;
+}
+
+function checkout(): string {
+  const root = new URL('../../', import.meta.url);
+  try {
+    const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git(['status', '--porcelain', '--', 'lb', 'cli', 'cluster', 'config', 'web']) !== '';
+    return `${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ' + local changes in lb/cli/cluster/config/web' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
 }
 
 function wrkVersion(): string {
@@ -37,6 +50,7 @@ export function describeMachine(): Machine {
     haproxy: haproxyVersion(),
     wrk: wrkVersion(),
     load1: loadavg()[0] ?? 0,
+    commit: checkout(),
   };
 }
 
@@ -45,5 +59,6 @@ export function formatMachine(m: Machine): string {
     `date     ${m.date}`,
     `machine  ${m.cores} cores, ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, load ${m.load1.toFixed(2)} at start`,
     `software node ${m.node}; ${m.haproxy}; ${m.wrk}`,
+    `ballast  ${m.commit}`,
   ].join('\n');
 }
