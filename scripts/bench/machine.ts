@@ -22,7 +22,7 @@ function checkout(): string {
   const root = new URL('../../', import.meta.url);
   try {
     const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = git(['status', '--porcelain', '--', 'lb', 'cli', 'cluster', 'config', 'web']) !== '';
+    const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', 'lb', 'cli', 'cluster', 'config', 'web']) !== '';
     return `${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ' + local changes in lb/cli/cluster/config/web' : ''}`;
   } catch {
     return 'unknown (not a git checkout)';
