@@ -1,0 +1,130 @@
+// What the panel draws, read from the API's JSON. The adapters accept the documented shapes and
+// tolerate missing optional parts, so a newer server field never breaks an older panel.
+import type { ClusterView } from '../../../cluster/node/types.js';
+
+export type { ClusterView };
+
+export type AdminState = 'active' | 'drain' | 'disabled';
+export type Health = 'up' | 'down' | 'unknown';
+
+export interface BackendModel {
+  name: string;
+  address: string;
+  weight: number;
+  state: AdminState;
+  health: Health;
+  healthReason: string;
+  /** Epoch ms of the last health transition, when known. */
+  healthSince: number | null;
+  backup: boolean;
+}
+
+export interface PoolModel {
+  name: string;
+  scheduler: string;
+  /** One line such as "http GET /health every 2s"; "" when unchecked. */
+  healthCheck: string;
+  backends: BackendModel[];
+}
+
+export interface ListenerModel {
+  name: string;
+  mode: string;
+  bind: string;
+  /** The pool (tcp) or the routes (http), as one line. */
+  target: string;
+}
+
+export interface NodeStats {
+  cpu: { percent: number; cores: number };
+  memory: { total: number; used: number };
+  load: number[];
+  uptimeSec: number | null;
+  interfaces: { name: string; ip4: string; up: boolean; rxBytesPerSec: number | null; txBytesPerSec: number | null }[];
+}
+
+type Json = Record<string, unknown>;
+
+const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const text = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : fallback);
+const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function hostPort(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const o = obj(v);
+  if (o['host'] === undefined) return '';
+  const host = text(o['host']);
+  return `${host.includes(':') ? `[${host}]` : host}:${num(o['port'])}`;
+}
+
+function asState(v: unknown): AdminState {
+  return v === 'drain' || v === 'disabled' ? v : 'active';
+}
+
+function asHealth(v: unknown): Health {
+  return v === 'up' || v === 'down' ? v : 'unknown';
+}
+
+function durationText(v: unknown): string {
+  if (typeof v === 'number') return v % 1000 === 0 ? `${v / 1000}s` : `${v}ms`;
+  return text(v);
+}
+
+export function backendFromApi(raw: unknown): BackendModel {
+  const b = obj(raw);
+  // health is documented as "up|down|unknown"; a server may also send the whole record.
+  const h = typeof b['health'] === 'object' ? obj(b['health']) : { status: b['health'], reason: b['healthReason'], since: b['healthSince'] };
+  return {
+    name: text(b['name']),
+    address: text(b['address']) || hostPort({ host: b['host'], port: b['port'] }),
+    weight: num(b['weight'], 1),
+    state: asState(b['state']),
+    health: asHealth(h['status']),
+    healthReason: text(h['reason']),
+    healthSince: numOrNull(h['since']),
+    backup: b['backup'] === true,
+  };
+}
+
+export function poolFromApi(raw: unknown): PoolModel {
+  const p = obj(raw);
+  const hc = p['healthCheck'] ? obj(p['healthCheck']) : null;
+  let check = '';
+  if (hc) {
+    const every = durationText(hc['intervalMs'] ?? hc['interval']);
+    check = hc['type'] === 'http' ? `http ${text(hc['method'], 'GET')} ${text(hc['path'], '/')} every ${every}` : `tcp every ${every}`;
+  }
+  return { name: text(p['name']), scheduler: text(p['scheduler']), healthCheck: check, backends: arr(p['backends']).map(backendFromApi) };
+}
+
+export function listenerFromApi(raw: unknown): ListenerModel {
+  const l = obj(raw);
+  const routes = arr(l['routes']).map((r) => {
+    const o = obj(r);
+    return `${text(o['host'])}${text(o['pathPrefix'], '/')} → ${text(o['pool'])}`;
+  });
+  return { name: text(l['name']), mode: text(l['mode']), bind: hostPort(l['bind']), target: l['mode'] === 'tcp' ? `→ ${text(l['pool'])}` : routes.join(', ') };
+}
+
+/** Lists come back either bare or wrapped ({ pools: [...] }). */
+export function listFromApi(raw: unknown, key: string): unknown[] {
+  return Array.isArray(raw) ? raw : arr(obj(raw)[key]);
+}
+
+export function nodeStatsFromApi(raw: unknown): NodeStats {
+  const s = obj(raw);
+  const cpu = obj(s['cpu']);
+  const mem = obj(s['memory']);
+  return {
+    cpu: { percent: num(cpu['percent']), cores: num(cpu['cores']) },
+    memory: { total: num(mem['total']), used: num(mem['used']) },
+    load: arr(s['load']).map((v) => num(v)),
+    uptimeSec: numOrNull(s['uptimeSec']),
+    interfaces: arr(s['interfaces']).map((raw_) => {
+      const i = obj(raw_);
+      return { name: text(i['name']), ip4: text(i['ip4']), up: i['up'] === true, rxBytesPerSec: numOrNull(i['rxBytesPerSec']), txBytesPerSec: numOrNull(i['txBytesPerSec']) };
+    }),
+  };
+}
