@@ -96,6 +96,8 @@ export async function buildPanel(opts: PanelBuildOptions = {}): Promise<PanelBui
     outdir: assetsDir,
     write: false,
     logLevel: 'silent',
+    // Lets a copy of the sources elsewhere (tests) resolve this checkout's packages.
+    nodePaths: [join(HERE, '..', '..', 'node_modules')],
     legalComments: 'linked',
   });
   await mkdir(assetsDir, { recursive: true });

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // The panel's side of the REST API: session login, JSON calls with the CSRF token on writes, the
 // /metrics text, and API errors carried with their code, message and field for the operator.
+import { type SessionInfo, sessionFromApi } from './models.js';
 
 export class ApiError extends Error {
   constructor(
@@ -13,8 +14,6 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
-
-const CSRF_KEY = 'ballast.csrf';
 
 function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
@@ -39,11 +38,12 @@ async function toApiError(res: Response): Promise<ApiError> {
 export class ApiClient {
   /** Called when the server says the session is gone, so the panel can show the login again. */
   onUnauthorized: () => void = () => {};
-  private csrf: string | null = sessionStorage.getItem(CSRF_KEY);
+  private csrf: string | null = null;
+  session: SessionInfo | null = null;
 
   constructor(private readonly base = '') {}
 
-  async login(user: string, password: string): Promise<void> {
+  async login(user: string, password: string): Promise<SessionInfo> {
     const res = await fetch(`${this.base}/api/v1/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -51,20 +51,24 @@ export class ApiClient {
       credentials: 'same-origin',
     });
     if (!res.ok) throw await toApiError(res);
-    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    this.setCsrf(str(body['csrfToken']) ?? str(body['csrf']) ?? res.headers.get('x-csrf-token'));
+    return this.adopt(await res.json().catch(() => ({})));
+  }
+
+  /** The session the browser's cookie still holds (a reload, a new tab), or null. */
+  async resume(): Promise<SessionInfo | null> {
+    const res = await fetch(`${this.base}/api/v1/session`, { credentials: 'same-origin', cache: 'no-store' });
+    if (res.status === 401 || res.status === 404) return null;
+    if (!res.ok) throw await toApiError(res);
+    return this.adopt(await res.json());
   }
 
   async logout(): Promise<void> {
     try {
       await this.send('DELETE', '/api/v1/session');
     } finally {
-      this.setCsrf(null);
+      this.csrf = null;
+      this.session = null;
     }
-  }
-
-  hasSession(): boolean {
-    return this.csrf !== null;
   }
 
   async get<T>(path: string): Promise<T> {
@@ -92,16 +96,18 @@ export class ApiClient {
     if (body !== undefined) init.body = JSON.stringify(body);
     const res = await fetch(`${this.base}${path}`, init);
     if (res.status === 401) {
-      this.setCsrf(null);
+      this.csrf = null;
+      this.session = null;
       this.onUnauthorized();
     }
     if (!res.ok) throw await toApiError(res);
     return res;
   }
 
-  private setCsrf(token: string | null): void {
-    this.csrf = token;
-    if (token) sessionStorage.setItem(CSRF_KEY, token);
-    else sessionStorage.removeItem(CSRF_KEY);
+  private adopt(body: unknown): SessionInfo {
+    const session = sessionFromApi(body);
+    this.session = session;
+    this.csrf = session.csrfToken;
+    return session;
   }
 }

@@ -5,7 +5,7 @@ import type { ApiClient } from './api-client.js';
 import { ClusterSection } from './cluster-view.js';
 import { h, setAttr, setText } from './dom.js';
 import { ListenersSection } from './listeners-view.js';
-import { type ClusterView, listFromApi, listenerFromApi, nodeStatsFromApi, poolFromApi } from './models.js';
+import { type ClusterView, clusterFromApi, listFromApi, listenerFromApi, nodeStatsFromApi, poolFromApi } from './models.js';
 import { NodeStatsSection } from './node-stats-view.js';
 import { Notices, errorText } from './notice.js';
 import { PoolsSection } from './pools-view.js';
@@ -64,11 +64,14 @@ export class Dashboard {
       this.stop();
       void client.logout().catch(() => undefined).finally(onLogout);
     });
+    const session = client.session;
+    const who = h('span', { class: 'freshness', id: 'user' }, session ? `${session.user} (${session.role})` : '');
     const nav = h('nav', {}, ...[['cluster', 'Cluster'], ['traffic', 'Traffic'], ['pools', 'Pools'], ['listeners', 'Listeners']].map(([id, label]) => h('a', { href: `#${id ?? ''}` }, label ?? '')));
     this.el = h(
       'div',
-      { class: 'app' },
-      h('header', { class: 'topbar' }, h('span', { class: 'brand' }, 'Ballast'), this.nodeBadge, nav, h('span', { class: 'spacer' }), this.freshness, logout),
+      // Viewers may look but not act: the API would refuse their writes anyway.
+      { class: 'app', 'data-user-role': session?.role ?? 'viewer' },
+      h('header', { class: 'topbar' }, h('span', { class: 'brand' }, 'Ballast'), this.nodeBadge, nav, h('span', { class: 'spacer' }), this.freshness, who, logout),
       this.followerNote,
       h(
         'main',
@@ -127,7 +130,7 @@ export class Dashboard {
   private async poll(): Promise<void> {
     const withStats = this.ticks++ % STATS_EVERY === 0;
     const [cluster, pools, listeners, metrics, stats] = await Promise.allSettled([
-      this.client.get<ClusterView>('/api/v1/cluster'),
+      this.client.get<unknown>('/api/v1/cluster'),
       this.client.get<unknown>('/api/v1/pools'),
       this.client.get<unknown>('/api/v1/listeners'),
       this.client.metricsText(),
@@ -135,7 +138,7 @@ export class Dashboard {
     ]);
     if (this.stopped) return;
     const failures: string[] = [];
-    if (cluster.status === 'fulfilled') this.showCluster(cluster.value);
+    if (cluster.status === 'fulfilled') this.showCluster(clusterFromApi(cluster.value));
     else failures.push(errorText(cluster.reason, 'cluster'));
     if (pools.status === 'fulfilled') this.pools.update(listFromApi(pools.value, 'pools').map(poolFromApi));
     else failures.push(errorText(pools.reason, 'pools'));

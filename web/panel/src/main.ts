@@ -28,5 +28,7 @@ client.onUnauthorized = () => {
   if (dashboard) showLogin('Your session ended; log in again.');
 };
 
-if (client.hasSession()) showDashboard();
-else showLogin();
+client.resume().then(
+  (session) => (session ? showDashboard() : showLogin()),
+  () => showLogin(),
+);

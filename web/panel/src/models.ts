@@ -1,8 +1,9 @@
 // What the panel draws, read from the API's JSON. The adapters accept the documented shapes and
 // tolerate missing optional parts, so a newer server field never breaks an older panel.
-import type { ClusterView } from '../../../cluster/node/types.js';
+import type { ClusterView as NodeClusterView } from '../../../cluster/node/types.js';
 
-export type { ClusterView };
+/** GET /api/v1/cluster as the panel uses it; `nodeId` is the node that answered. */
+export type ClusterView = NodeClusterView;
 
 export type AdminState = 'active' | 'drain' | 'disabled';
 export type Health = 'up' | 'down' | 'unknown';
@@ -17,6 +18,8 @@ export interface BackendModel {
   /** Epoch ms of the last health transition, when known. */
   healthSince: number | null;
   backup: boolean;
+  /** In-flight work as the API reports it (null when the workers did not answer). */
+  active: number | null;
 }
 
 export interface PoolModel {
@@ -83,8 +86,9 @@ export function backendFromApi(raw: unknown): BackendModel {
     state: asState(b['state']),
     health: asHealth(h['status']),
     healthReason: text(h['reason']),
-    healthSince: numOrNull(h['since']),
+    healthSince: num(h['since']) > 0 ? num(h['since']) : null,
     backup: b['backup'] === true,
+    active: numOrNull(b['active']),
   };
 }
 
@@ -111,6 +115,38 @@ export function listenerFromApi(raw: unknown): ListenerModel {
 /** Lists come back either bare or wrapped ({ pools: [...] }). */
 export function listFromApi(raw: unknown, key: string): unknown[] {
   return Array.isArray(raw) ? raw : arr(obj(raw)[key]);
+}
+
+const ROLES = ['leader', 'follower', 'candidate', 'pre-candidate', 'learner', 'unknown'] as const;
+
+export function clusterFromApi(raw: unknown): ClusterView {
+  const c = obj(raw);
+  const vip = obj(c['vip']);
+  return {
+    // The API names the answering node `node` (every read carries it); the node's own view says nodeId.
+    nodeId: text(c['node'] ?? c['nodeId']),
+    leader: typeof c['leader'] === 'string' ? c['leader'] : null,
+    term: num(c['term']),
+    commitIndex: num(c['commitIndex']),
+    vip: { address: typeof vip['address'] === 'string' ? vip['address'] : null, holder: typeof vip['holder'] === 'string' ? vip['holder'] : null },
+    nodes: arr(c['nodes']).map((raw_) => {
+      const n = obj(raw_);
+      const role = ROLES.find((r) => r === n['role']) ?? 'unknown';
+      return { id: text(n['id']), address: text(n['address']), role, lastContactMs: numOrNull(n['lastContactMs']), matchIndex: numOrNull(n['matchIndex']) };
+    }),
+  };
+}
+
+export interface SessionInfo {
+  user: string;
+  role: string;
+  csrfToken: string | null;
+}
+
+export function sessionFromApi(raw: unknown): SessionInfo {
+  const s = obj(raw);
+  const inner = s['session'] ? obj(s['session']) : s;
+  return { user: text(inner['user']), role: text(inner['role'], 'viewer'), csrfToken: typeof inner['csrfToken'] === 'string' ? inner['csrfToken'] : null };
 }
 
 export function nodeStatsFromApi(raw: unknown): NodeStats {

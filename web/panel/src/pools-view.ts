@@ -147,7 +147,7 @@ export class PoolsSection {
     row.buttons.enable.hidden = b.state === 'active';
     row.buttons.disable.hidden = b.state === 'disabled';
     const r: BackendRates | undefined = this.rates?.backends.get(backendKey(pool, b.name));
-    setText(row.active, r ? String(r.active) : '–');
+    setText(row.active, r ? String(r.active) : b.active === null ? '–' : String(b.active));
     setText(row.rps, r ? rate(r.requestsPerSec) : '–');
     setText(row.errors, r?.errorRate === null || r === undefined ? '–' : percent(r.errorRate));
     setAttr(row.errors, 'class', r?.errorRate ? 'errors-nonzero' : null);
