@@ -48,7 +48,7 @@ function describe(err: ErrorObject, prefix: string): ConfigError {
       if (schema['type'] === 'integer' && typeof schema['minimum'] === 'number' && typeof schema['maximum'] === 'number') {
         return new ConfigError('CONFIG_ERR_INVALID', field, `must be an integer ${schema['minimum']}..${schema['maximum']}`);
       }
-      return new ConfigError('CONFIG_ERR_INVALID', field, custom ?? `must be ${String(params['type'] ?? err.message)}`);
+      return new ConfigError('CONFIG_ERR_INVALID', field, custom ?? (typeof params['type'] === 'string' ? `must be ${params['type']}` : (err.message ?? 'is invalid')));
     default:
       return new ConfigError('CONFIG_ERR_INVALID', field, custom ?? err.message ?? 'is invalid');
   }
@@ -62,7 +62,7 @@ export interface Validator<S extends TSchema> {
 export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
   const check: ValidateFunction = ajv.compile(schema);
   return (value: unknown, fieldPrefix = '') => {
-    if (check(value)) return value as Static<S>;
+    if (check(value)) return value;
     const first = check.errors?.[0];
     if (!first) throw new ConfigError('CONFIG_ERR_INVALID', fieldPrefix, 'is invalid');
     throw describe(first, fieldPrefix);

@@ -32,7 +32,8 @@ function health(n: TestNode, backend: string): string | undefined {
 }
 
 test('dead backends leave rotation, all down gives 503 (HTTP) or a closed connection (TCP), and a recovered one serves again', async () => {
-  let [a, b] = (await Promise.all([startOrigin('a'), startOrigin('b')])) as [Origin, Origin];
+  let a: Origin = await startOrigin('a');
+  const b: Origin = await startOrigin('b');
   cleanups.push(() => a.close(), () => b.close());
   const n = await startTestNode({
     pools: [

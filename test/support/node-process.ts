@@ -59,7 +59,7 @@ export async function startNodeProcess(config: Record<string, unknown>, timeoutM
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
 
   const deadline = Date.now() + timeoutMs;
-  let ports: Record<string, number> = {};
+  let ports: Record<string, number>;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`ballast exited with ${proc.exitCode} before ready:\n${out}`);
     try {
