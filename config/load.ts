@@ -87,6 +87,7 @@ export function buildConfig(raw: unknown, source: string): NodeConfig {
       vip: c?.vip ? { address: c.vip.address, interface: c.vip.interface, driver: c.vip.driver ?? 'linux' } : null,
       heartbeatMs,
       electionTimeoutMs,
+      snapshotCount: c?.snapshotCount ?? 10_000,
     },
     admin: { user: admin.user ?? 'admin', password },
     bootstrap: { listeners: listenerSpecs, pools: poolSpecs },

@@ -29,6 +29,7 @@ export interface NodeConfig {
     vip: VipConfig | null;
     heartbeatMs: number;
     electionTimeoutMs: number;
+    snapshotCount: number;
   };
   admin: { user: string; password: string | null };
   bootstrap: { listeners: ListenerSpec[]; pools: PoolSpec[] };

@@ -45,10 +45,9 @@ export function runCli(args: string[], timeoutMs = 30_000): Promise<{ code: numb
   });
 }
 
-export async function startNodeProcess(config: Record<string, unknown>, timeoutMs = 30_000): Promise<NodeProcess> {
-  const configPath = writeConfig(config);
+/** Spawn `ballast start` without waiting (cluster members only get ready together). */
+export function spawnNodeProcess(config: Record<string, unknown>, configPath = writeConfig(config)): NodeProcess & { exited: Promise<number | null> } {
   const node = config['node'] as { adminListen: string; dataDir: string };
-  const admin = `http://${node.adminListen}`;
   let out = '';
   const proc = spawn(process.execPath, ['--import', TSX, CLI, 'start', '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,37 +56,59 @@ export async function startNodeProcess(config: Record<string, unknown>, timeoutM
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-
-  const deadline = Date.now() + timeoutMs;
-  let ports: Record<string, number>;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`ballast exited with ${proc.exitCode} before ready:\n${out}`);
-    try {
-      const res = await fetch(`${admin}/readyz`);
-      const body = (await res.json()) as { ready: boolean; listeners: Record<string, number> };
-      if (res.status === 200 && body.ready) {
-        ports = body.listeners;
-        break;
-      }
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`ballast not ready within ${timeoutMs}ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return {
     proc,
-    admin,
+    admin: `http://${node.adminListen}`,
     dataDir: node.dataDir,
     configPath,
-    ports,
+    ports: {},
+    exited,
     output: () => out,
     stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null) proc.kill(signal);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
     },
   };
+}
+
+export interface Readiness {
+  ready: boolean;
+  reason: string;
+  listeners: Record<string, number>;
+  node?: { id: string; role: string; leader: string | null; vipHeld: boolean };
+}
+
+export async function readiness(admin: string): Promise<Readiness | null> {
+  try {
+    const res = await fetch(`${admin}/readyz`, { signal: AbortSignal.timeout(1000) });
+    return (await res.json()) as Readiness;
+  } catch {
+    return null;
+  }
+}
+
+/** Wait until /readyz says ready; fills `ports`. Throws with the node's output on timeout or exit. */
+export async function waitReady(n: NodeProcess, timeoutMs = 30_000): Promise<Readiness> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (n.proc.exitCode !== null) throw new Error(`ballast exited with ${n.proc.exitCode} before ready:\n${n.output()}`);
+    const r = await readiness(n.admin);
+    if (r?.ready) {
+      n.ports = r.listeners;
+      return r;
+    }
+    if (Date.now() > deadline) throw new Error(`ballast not ready within ${timeoutMs}ms (${r?.reason ?? 'no answer'}):\n${n.output()}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+export async function startNodeProcess(config: Record<string, unknown>, timeoutMs = 30_000): Promise<NodeProcess> {
+  const n = spawnNodeProcess(config);
+  try {
+    await waitReady(n, timeoutMs);
+  } catch (err) {
+    n.proc.kill('SIGKILL');
+    throw err;
+  }
+  return n;
 }
