@@ -47,6 +47,7 @@ describe('panel plugin', () => {
       assert.equal(script.status, 200);
       assert.match(script.headers.get('content-type') ?? '', /javascript/);
       assert.match(script.headers.get('cache-control') ?? '', /immutable/);
+      assert.equal(script.headers.get('x-content-type-options'), 'nosniff');
       const body = await script.text();
       assert.ok(body.length > 20_000, `bundle is ${body.length} bytes`); // uPlot is in it
       // Everything is bundled: the script names no other origin (no CDN).

@@ -67,13 +67,14 @@ export const panelPlugin: FastifyPluginAsync<PanelPluginOptions> = async (app: F
     maxAge: '365d',
     index: false,
     list: false,
-    setHeaders: (reply) => {
-      reply.header('x-content-type-options', 'nosniff');
-    },
+  });
+  // Hooks here stay inside this plugin's context: only the panel's own responses get these.
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
   });
 
   app.get('/', async (_req, reply) => {
-    reply.header('cache-control', 'no-cache').header('content-security-policy', CSP).header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-cache').header('content-security-policy', CSP);
     if (problem) return reply.code(503).type('text/html; charset=utf-8').send(notBuiltPage(problem));
     return reply.type('text/html; charset=utf-8').send(await readFile(indexPath, 'utf8'));
   });

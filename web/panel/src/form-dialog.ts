@@ -2,7 +2,7 @@
 // Modal forms for operator actions. The API is the one validator: its 400 comes back here with the
 // message, and the field it names is marked in the form.
 import { h } from './dom.js';
-import { describeError } from './notice.js';
+import { describeError, fieldNote } from './notice.js';
 
 export interface FieldSpec {
   name: string;
@@ -75,7 +75,8 @@ export function openDialog(spec: DialogSpec): HTMLDialogElement {
       submit.disabled = false;
       const e = describeError(err);
       const field = e.field ? matchField(e.field, [...inputs.keys()]) : null;
-      error.textContent = `${e.message}${e.field ? ` (field: ${e.field})` : ''}`;
+      const note = fieldNote(e.message, e.field);
+      error.textContent = `${e.message}${note ? ` (${note})` : ''}`;
       error.hidden = false;
       if (field) {
         rows.find((r) => r.dataset['field'] === field)?.classList.add('field-invalid');

@@ -9,10 +9,15 @@ export function describeError(err: unknown): { message: string; field: string | 
   return { message: String(err), field: null, code: null };
 }
 
+/** "field: x", unless the message already starts with the field's name. */
+export function fieldNote(message: string, field: string | null): string | null {
+  return field && !message.startsWith(field) ? `field: ${field}` : null;
+}
+
 /** "what failed: message (field: x, CODE)" in one line. */
 export function errorText(err: unknown, what?: string): string {
   const e = describeError(err);
-  const extra = [e.field ? `field: ${e.field}` : null, e.code].filter(Boolean).join(', ');
+  const extra = [fieldNote(e.message, e.field), e.code].filter(Boolean).join(', ');
   return `${what ? `${what}: ` : ''}${e.message}${extra ? ` (${extra})` : ''}`;
 }
 

@@ -54,9 +54,11 @@ export class TimeChart {
     return {
       width: Math.max(this.plotHost.clientWidth, 200),
       height: 180,
-      legend: { show: true, live: true },
+      // Values are in the latest-values line; the legend only names the colours.
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // At least a minute of time axis, so the first seconds do not stretch into sub-second ticks.
+      scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - 60), max] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [{ stroke: '#64748b' }, { stroke: '#64748b', size: 60, values: (_u, ticks) => ticks.map((t) => fmt(t)) }],
       series: [{}, ...keys.map((k, i) => ({ label: k, stroke: PALETTE[i % PALETTE.length] ?? '#000', width: 1.5, spanGaps: false, points: { show: false }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmt(v)) }))],
     };
