@@ -72,6 +72,8 @@ export class BallastNode {
     if (config.cluster.vip) {
       const driver = createVipDriver(config.cluster.vip, { logger: logger.child({ component: 'vip' }) });
       await driver.check();
+      // A crashed run (kill -9 skips the release) leaves the VIP on the interface; a starting node leads nothing.
+      await driver.release();
       this.vip = new VipHolder(driver, logger, () => this.stepDown('the VIP could not be raised'));
     }
 
