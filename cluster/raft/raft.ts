@@ -256,17 +256,8 @@ export class Raft {
         }
         for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
       }
-      if (this.leadTransferee !== null) {
-        // The transfer did not finish within an election timeout. If timeout-now went out, our lease
-        // is forfeited for this term, so stand down and let a fresh election produce a leased leader.
-        const sent = this.timeoutNowSent;
-        this.leadTransferee = null;
-        this.timeoutNowSent = false;
-        if (sent) {
-          this.becomeFollower(this.term, null);
-          return;
-        }
-      }
+      // The transfer did not finish within an election timeout.
+      if (this.leadTransferee !== null && this.abortLeaderTransfer()) return;
     }
     for (const [id, pr] of this.progress) {
       if (pr.state === 'snapshot' && this.tickCount - pr.snapshotSentAtTick >= this.cfg.electionTick) {
@@ -587,6 +578,20 @@ export class Raft {
     this.roundAcked();
   }
 
+  /**
+   * Give up a transfer. If timeout-now already went out, the lease is gone for the rest of this
+   * term, so a leader staying on could never hold the VIP again: it stands down instead and a fresh
+   * election produces a leader with a lease. Returns true if it stood down.
+   */
+  private abortLeaderTransfer(): boolean {
+    const sent = this.timeoutNowSent;
+    this.leadTransferee = null;
+    this.timeoutNowSent = false;
+    if (!sent) return false;
+    this.becomeFollower(this.term, null);
+    return true;
+  }
+
   private sendTimeoutNow(to: NodeId): void {
     // Give the lease up first: the target's transfer vote may override promises made to us.
     this.rounds.forfeit();
@@ -702,8 +707,8 @@ export class Raft {
       this.becomeFollower(this.term, null);
       return;
     }
-    if (this.leadTransferee !== null && !this.conf.voters.includes(this.leadTransferee)) {
-      this.leadTransferee = null;
+    if (this.leadTransferee !== null && !this.conf.voters.includes(this.leadTransferee) && this.abortLeaderTransfer()) {
+      return;
     }
     // The quorum may have shrunk (commit can move) or grown (new members need probing).
     this.maybeCommit();

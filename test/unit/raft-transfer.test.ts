@@ -72,3 +72,25 @@ test('a transfer that cannot finish is abandoned after an election timeout', () 
   c.run(2);
   assert.deepEqual(c.node('n2').applied, ['a', 'b']);
 });
+
+test('a transfer whose timeout-now is lost: the old leader stands down, and some leader holds a lease again', () => {
+  // n1 hands over to n3, so it gives up its lease and sends timeout-now, which is lost. n1 cannot
+  // take its lease back in this term (the message might still arrive and let n3 win without
+  // waiting out promises), so after an election timeout it stands down. A normal election
+  // follows and its winner holds the VIP lease. (The simulator found the variant where the
+  // target is removed from the cluster mid-transfer and the old leader stayed on, leaseless.)
+  const c = new ScriptedCluster(['n1', 'n2', 'n3']);
+  c.campaign('n1');
+  c.run(2);
+  c.dropIf((m) => m.type === 'timeout-now');
+  c.node('n1').raw.transferLeadership('n3');
+  c.drain(c.node('n1'));
+  assert.equal(c.node('n1').raw.lease().valid, false);
+  let leased: string | undefined;
+  for (let i = 0; i < 80 && leased === undefined; i++) {
+    c.run(1);
+    leased = [...c.nodes.values()].find((n) => n.raw.lease().valid)?.id;
+  }
+  assert.ok(leased !== undefined, `no leased leader:\n${c.transcript.join('\n')}`);
+  expectTranscript(c, ['n1 became leader at term 2', 'n1 became follower at term 2', 'became leader at term 3']);
+});
