@@ -102,6 +102,16 @@ export interface ListenerSpec {
   retries: number;
   /** http mode: largest accepted request header block, bytes (431 beyond). */
   maxHeaderBytes: number;
+  /** http mode: terminate TLS (HTTPS, and HTTP/2 by ALPN); absent = plain HTTP. */
+  tls?: ListenerTlsSpec;
+  /** http mode: gzip/brotli of responses; absent = off. */
+  compression?: CompressionSpec;
+  /** http mode: response header hygiene; absent = headers pass as the backend sent them. */
+  headers?: HeaderPolicySpec;
+  /** http mode: TLS from the balancer to the backends; absent = plain HTTP to backends. */
+  backendTls?: BackendTlsSpec;
+  /** tcp mode: route TLS connections by the ClientHello's SNI, without decrypting; `pool` is the fallback. */
+  sniRoutes?: SniRouteSpec[];
 }
 
 export interface BackendHealth {
@@ -120,6 +130,10 @@ export interface DataPlaneState {
   listeners: ListenerSpec[];
   pools: PoolSpec[];
   health: HealthTable;
+  /** Certificates from the cluster state, referenced by listeners as `{ name }`. */
+  certificates?: CertificateSpec[];
+  /** Seed for TLS session-ticket keys, the same for every worker of a node (base64); set by the node. */
+  ticketSeed?: string;
 }
 
 /** How a connection or request on a backend ended, for passive outlier detection. */
@@ -175,3 +189,79 @@ export type WorkerToNode =
 
 /** Node -> worker requests (answered with a response). */
 export type WorkerRequest = { type: 'metrics' } | { type: 'pools' };
+
+// ---- TLS, HTTP/2, compression and header hygiene at the edge (issue 6) ----
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/** Where a listener's certificate comes from: files on the node, inline PEM, or the cluster state. */
+export type CertificateRef = { certFile: string; keyFile: string } | { cert: string; key: string } | { name: string };
+
+export interface HstsSpec {
+  maxAgeSeconds: number;
+  includeSubDomains: boolean;
+  preload: boolean;
+}
+
+export interface ListenerTlsSpec {
+  /** Chosen by SNI (exact names, then wildcards, from each certificate's SAN/CN); the first is the default. */
+  certificates: CertificateRef[];
+  minVersion: TlsVersion;
+  /** OpenSSL cipher list for TLS 1.2; absent = the modern default of lb/tls. */
+  ciphers?: string;
+  /** Offer h2 by ALPN (next to http/1.1). */
+  http2: boolean;
+  /** A plain-HTTP listener on this address answering 301 to the https URL. */
+  redirectHttp?: HostPort;
+  /** Strict-Transport-Security on every response. */
+  hsts?: HstsSpec;
+}
+
+export interface CompressionSpec {
+  enabled: boolean;
+  /** Responses whose Content-Length is below this are sent as they are. */
+  minBytes: number;
+  /** Media types compressed: "text/html", "text/*"; types ending in +json or +xml match "+json"/"+xml". */
+  types: string[];
+  /** 1..9: the gzip level, and the brotli quality. */
+  level: number;
+}
+
+export interface HeaderPolicySpec {
+  /** true: drop Server and X-Powered-By; a string: Server becomes it, X-Powered-By is dropped. */
+  hideServer?: true | string;
+  /** Response header names removed (case-insensitive). */
+  removeResponse: string[];
+  /** Response headers set (replacing the backend's). */
+  addResponse: Record<string, string>;
+}
+
+export interface BackendTlsSpec {
+  enabled: boolean;
+  /** PEM CA bundle to verify backends with; absent = the system store. */
+  ca?: string;
+  /** A CA bundle file on the node. */
+  caFile?: string;
+  /** SNI and the name verified; absent = the backend's host when it is a name. */
+  servername?: string;
+  /** Verify the backend's certificate chain and name. */
+  verify: boolean;
+}
+
+export interface SniRouteSpec {
+  /** Exact host or a wildcard "*.example.com". */
+  host: string;
+  pool: string;
+}
+
+/** A certificate as the cluster state holds it. */
+export interface CertificateSpec {
+  name: string;
+  /** PEM chain: leaf first, then intermediates. */
+  cert: string;
+  /**
+   * PEM private key in what workers get; in the replicated state it is the sealed form
+   * ("sealed:v1:..."), encrypted with a key derived from the cluster secret (lb/tls/key-seal.ts).
+   */
+  key: string;
+}
