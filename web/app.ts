@@ -1,26 +1,82 @@
-// The admin HTTP app (fastify): health and readiness probes now; the REST API, auth, /metrics and
-// the panel hang off the same app. buildApp() is separate from listen() so tests can inject().
-import Fastify from 'fastify';
-import type { Logger } from 'pino';
+// The admin HTTP app (fastify): probes, the REST API under /api/v1, /metrics and the API docs, with
+// authentication, roles and CSRF checked before any route runs. buildApp() is separate from
+// listen() so tests can inject().
+import Fastify, { type FastifyRequest } from 'fastify';
+import { createApiContext } from './api-context.js';
+import { auditRoutes } from './audit-routes.js';
+import { Authenticator } from './authenticator.js';
+import { clusterRoutes } from './cluster-routes.js';
+import { errorHandler } from './error-reply.js';
+import { WebError } from './errors.js';
+import { listenerRoutes } from './listener-routes.js';
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter } from './login-limiter.js';
+import { metricsRoutes } from './metrics-route.js';
+import { docsRoutes } from './openapi.js';
+import { poolRoutes } from './pool-routes.js';
+import { probeRoutes } from './probe-routes.js';
+import { compileRequestValidator, registerRoutes } from './route-table.js';
+import { sessionRoutes } from './session-routes.js';
+import { sameSecret } from './session-cookie.js';
+import { tokenRoutes } from './token-routes.js';
+import type { AdminDeps } from './types.js';
+import { userRoutes } from './user-routes.js';
 
-export interface AdminDeps {
-  logger: Logger;
-  /** Ready once this node serves its listeners and its API. */
-  isReady(): { ready: boolean; reason: string };
-  /** Bound port per data-plane listener, as the workers report them. */
-  listenerPorts(): Record<string, number>;
-  /** This node's Raft role, for load balancers and scripts that pick the active node (as Patroni's /leader). */
-  role(): { id: string; role: string; leader: string | null; vipHeld: boolean };
-}
+export type { AdminDeps } from './types.js';
+
+/** Largest request body: a pool of 1000 backends fits with room to spare. */
+export const BODY_LIMIT = 1024 * 1024;
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function buildApp(deps: AdminDeps) {
+  const now = deps.now ?? Date.now;
   // Per-request logs stay off (warn): probes and scrapes would drown the log; changes are audited instead.
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }, { level: 'warn' }) });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const r = deps.isReady();
-    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, reason: r.reason, listeners: deps.listenerPorts(), node: deps.role() });
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }, { level: 'warn' }), bodyLimit: BODY_LIMIT });
+  app.setValidatorCompiler(compileRequestValidator);
+  app.setErrorHandler(errorHandler(deps.logger));
+  app.setNotFoundHandler(async (req) => {
+    throw new WebError('WEB_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`);
   });
+  app.decorateRequest('principal', null);
+
+  const auth = new Authenticator(() => deps.store.readAccess(), new LoginLimiter(deps.loginLimits ?? DEFAULT_LOGIN_LIMITS, now), now);
+
+  // Default deny: a route is open only when it says so, and unknown URLs need credentials too.
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    const access = req.routeOptions.config.access ?? 'viewer';
+    if (access === 'open') return;
+    const principal = await auth.authenticate(req);
+    if (!principal) {
+      throw new WebError('WEB_ERR_UNAUTHORIZED', 'authentication required: log in with POST /api/v1/session, or send a bearer API token or HTTP Basic credentials');
+    }
+    req.principal = principal;
+    // The cookie rides along on any request the browser makes, so a cookie-authenticated write must
+    // also prove it read the session's CSRF token (a cross-site form cannot set this header).
+    if (principal.session && !SAFE_METHODS.has(req.method)) {
+      const sent = req.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !sameSecret(sent, principal.session.csrfToken)) {
+        throw new WebError('WEB_ERR_CSRF', 'writes made with the session cookie must send the x-csrf-token header (the csrfToken from POST or GET /api/v1/session)');
+      }
+    }
+    if (access === 'admin' && principal.role !== 'admin') {
+      throw new WebError('WEB_ERR_FORBIDDEN', `user "${principal.user}" is a ${principal.role}; this needs the admin role`);
+    }
+  });
+
+  const api = createApiContext(deps, auth, now);
+  const routes = [
+    ...probeRoutes(api),
+    ...sessionRoutes(api),
+    ...clusterRoutes(api),
+    ...poolRoutes(api),
+    ...listenerRoutes(api),
+    ...userRoutes(api),
+    ...tokenRoutes(api),
+    ...auditRoutes(api),
+    ...metricsRoutes(api),
+  ];
+  routes.push(...docsRoutes(routes));
+  registerRoutes(app, routes);
   return app;
 }
 

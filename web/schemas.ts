@@ -1,0 +1,166 @@
+// TypeBox schemas of the REST API's params, bodies and responses. Request bodies for pools,
+// backends and listeners are the config file's own schemas (config/schema.ts); responses read
+// state back in that same input form (plus what is observed), so a GET body can be PUT back.
+import { Type, type SchemaOptions, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import { ADMIN_STATES, HealthCheckInput, PoolInput, SCHEDULERS } from '../config/schema.js';
+import { TOKEN_ID_PATTERN } from './api-token.js';
+
+function StringEnum<T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
+  return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
+}
+
+/** Pool, backend, listener and user names: the config schema's name rule. */
+export const Name = PoolInput.properties.name;
+const Role = StringEnum(['admin', 'viewer'] as const);
+const Nullable = <T extends TSchema>(t: T, description: string) => Type.Union([t, Type.Null()], { description });
+
+const Obj = <P extends TProperties>(props: P, options: SchemaOptions = {}) => Type.Object(props, { additionalProperties: false, ...options });
+
+// ---- params and query ----
+
+export const PoolParams = Obj({ pool: Name });
+export const BackendParams = Obj({ pool: Name, backend: Name });
+export const ListenerParams = Obj({ listener: Name });
+export const UserParams = Obj({ user: Name });
+export const TokenParams = Obj({ id: Type.String({ pattern: TOKEN_ID_PATTERN, errorMessage: 'must be a token id (12 hex digits)' }) });
+export const AuditQuery = Obj({
+  limit: Type.Optional(Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$', errorMessage: 'must be a number 1..1000' })),
+  before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,14}$', errorMessage: 'must be an audit sequence number' })),
+});
+
+// ---- bodies ----
+
+const Password = Type.String({ minLength: 8, maxLength: 1024, errorMessage: 'must be 8..1024 characters' });
+export const LoginBody = Obj({ user: Type.String({ minLength: 1, maxLength: 63 }), password: Type.String({ minLength: 1, maxLength: 1024 }) });
+export const UserCreate = Obj({ name: Name, role: Role, password: Password });
+export const UserPatch = Obj({ role: Type.Optional(Role), password: Type.Optional(Password) }, { minProperties: 1, errorMessage: 'must set role or password' });
+export const TokenCreate = Obj({ name: Name, role: Type.Optional(Role) });
+export const TransferBody = Obj({ to: Type.Optional(Name) });
+
+// ---- responses ----
+
+const MetaProps = {
+  node: Type.String({ description: 'The node that answered' }),
+  version: Type.Integer({ description: 'Version of the replicated state this answer reflects' }),
+  commitIndex: Type.Integer({ description: 'Raft commit index on the answering node' }),
+};
+export const Meta = Obj(MetaProps);
+const WithMeta = <P extends TProperties>(props: P) => Obj({ ...MetaProps, ...props });
+
+export const ErrorBody = Obj({
+  error: Obj({
+    code: Type.String({ description: 'Stable code: WEB_ERR_*, CONFIG_ERR_*, STATE_ERR_* or CLUSTER_ERR_*' }),
+    message: Type.String(),
+    field: Type.String({ description: 'The request field at fault, e.g. backends[1].weight; empty when none' }),
+  }),
+});
+
+export const HealthView = Obj({
+  status: StringEnum(['up', 'down', 'unknown'] as const),
+  reason: Type.String(),
+  since: Type.Integer({ description: 'Epoch ms of the last transition; 0 when never checked' }),
+});
+
+export const BackendView = Obj({
+  name: Name,
+  address: Type.String(),
+  weight: Type.Integer(),
+  state: StringEnum(ADMIN_STATES),
+  backup: Type.Boolean(),
+  maxConns: Type.Integer(),
+  healthCheck: Type.Optional(Obj({ port: Type.Optional(Type.Integer()), path: Type.Optional(Type.String()) })),
+  health: HealthView,
+  active: Nullable(Type.Integer(), 'In-flight connections (tcp) or requests (http) across workers; null when the workers did not answer'),
+  eligible: Nullable(Type.Boolean(), 'Would get new work now in any worker; null when the workers did not answer'),
+});
+
+export const PoolView = Obj({
+  name: Name,
+  scheduler: StringEnum(SCHEDULERS),
+  healthCheck: Type.Optional(HealthCheckInput),
+  slowStart: Type.String(),
+  outlier: Type.Optional(Obj({ consecutiveFailures: Type.Integer(), ejectTime: Type.String() })),
+  backends: Type.Array(BackendView),
+});
+
+export const ListenerView = Obj({
+  name: Name,
+  mode: StringEnum(['http', 'tcp'] as const),
+  bind: Type.String(),
+  pool: Type.Optional(Name),
+  routes: Type.Array(Obj({ pathPrefix: Type.String(), host: Type.Optional(Type.String()), pool: Name })),
+  maxConns: Type.Integer(),
+  retries: Type.Integer(),
+  maxHeaderBytes: Type.Integer(),
+  timeouts: Obj({ connect: Type.String(), clientHeader: Type.String(), responseHeader: Type.String(), idle: Type.String() }),
+  port: Nullable(Type.Integer(), 'Port the workers bound; null when not listening'),
+});
+
+export const PoolList = WithMeta({ pools: Type.Array(PoolView) });
+export const PoolOne = WithMeta({ pool: PoolView });
+export const BackendOne = WithMeta({ pool: Name, backend: BackendView });
+export const ListenerList = WithMeta({ listeners: Type.Array(ListenerView) });
+export const ListenerOne = WithMeta({ listener: ListenerView });
+
+export const ClusterResponse = WithMeta({
+  leader: Nullable(Type.String(), 'Leader id; null while there is none'),
+  term: Type.Integer(),
+  vip: Obj({ address: Nullable(Type.String(), 'null when no VIP is configured'), holder: Nullable(Type.String(), 'Node holding the VIP') }),
+  nodes: Type.Array(
+    Obj({
+      id: Type.String(),
+      address: Type.String(),
+      role: StringEnum(['leader', 'follower', 'candidate', 'pre-candidate', 'learner', 'unknown'] as const),
+      lastContactMs: Nullable(Type.Integer(), 'ms since the leader last heard from it'),
+      matchIndex: Nullable(Type.Integer(), 'Highest log index known replicated on it'),
+    }),
+  ),
+});
+export const TransferResponse = WithMeta({ to: Type.String({ description: 'The voter leadership is being handed to' }) });
+
+export const SessionView = Obj({
+  user: Type.String(),
+  role: Role,
+  via: StringEnum(['session', 'token', 'basic'] as const),
+  csrfToken: Nullable(Type.String(), 'Send as x-csrf-token on every write made with the session cookie'),
+  expiresAt: Nullable(Type.Integer(), 'Epoch ms the session cookie expires'),
+});
+
+export const UserView = Obj({ name: Name, role: Role, createdAt: Type.Integer(), updatedAt: Type.Integer() });
+export const UserList = WithMeta({ users: Type.Array(UserView) });
+export const UserOne = WithMeta({ user: UserView });
+
+export const TokenView = Obj({ id: Type.String(), name: Type.String(), user: Type.String(), role: Role, createdAt: Type.Integer() });
+export const TokenList = WithMeta({ tokens: Type.Array(TokenView) });
+export const TokenCreated = WithMeta({ token: TokenView, secret: Type.String({ description: 'The bearer token; shown only in this answer' }) });
+
+export const AuditList = WithMeta({
+  entries: Type.Array(
+    Obj({
+      seq: Type.Integer(),
+      at: Type.Integer(),
+      user: Type.String(),
+      via: StringEnum(['session', 'token', 'basic', 'system'] as const),
+      from: Type.String(),
+      action: Type.String(),
+      target: Type.String(),
+      detail: Type.String(),
+      version: Type.Integer(),
+    }),
+  ),
+});
+
+export const Healthz = Obj({ status: Type.Literal('ok') });
+export const Readyz = Obj({
+  ready: Type.Boolean(),
+  reason: Type.String(),
+  listeners: Type.Record(Type.String(), Type.Integer(), { description: 'Bound port per listener' }),
+  node: Obj({ id: Type.String(), role: Type.String(), leader: Nullable(Type.String(), 'null while no leader is known'), vipHeld: Type.Boolean() }),
+});
+export const Text = Type.String();
+export const NoContent = Type.Null({ description: 'No body' });
+
+export type MetaT = Static<typeof Meta>;
+export type PoolViewT = Static<typeof PoolView>;
+export type BackendViewT = Static<typeof BackendView>;
+export type ListenerViewT = Static<typeof ListenerView>;
