@@ -15,8 +15,10 @@ import { TcpChecker } from '../../lb/health/tcp-checker.js';
 import type { HealthTransition } from '../../lb/health/types.js';
 import type { DataPlaneState } from '../../lb/types.js';
 import { WorkerSupervisor } from '../../lb/worker-supervisor.js';
+import { bootstrapAccess } from '../../web/access-bootstrap.js';
 import { buildApp, type AdminApp } from '../../web/app.js';
 import type { SoftState } from '../raft/types.js';
+import type { AccessSource } from '../state/types.js';
 import { NetIpcTransport } from '../transport/ipc-transport.js';
 import { createVipDriver } from '../vip/driver.js';
 import { ClusterError } from './errors.js';
@@ -46,7 +48,7 @@ function ipcPathFor(dataDir: string, nodeId: string): string {
 }
 
 export class BallastNode {
-  store: StateStore | null = null;
+  store: (StateStore & AccessSource) | null = null;
   /** Set when this node is a member of a Raft cluster (the config names peers). */
   raft: RaftStateStore | null = null;
   supervisor: WorkerSupervisor | null = null;
@@ -77,7 +79,7 @@ export class BallastNode {
       this.vip = new VipHolder(driver, logger, () => this.stepDown('the VIP could not be raised'));
     }
 
-    let store: StateStore;
+    let store: StateStore & AccessSource;
     if (this.clustered) {
       store = await this.startRaft();
     } else {
@@ -106,12 +108,18 @@ export class BallastNode {
 
     this.admin = buildApp({
       logger,
+      nodeId: config.node.id,
+      store,
       isReady: () => this.readiness(),
       listenerPorts: () => this.listenerPorts(),
       role: () => {
         const v = this.clusterView();
         return { id: v.nodeId, role: v.nodes.find((n) => n.id === v.nodeId)?.role ?? 'unknown', leader: v.leader, vipHeld: this.vip?.isHeld() ?? false };
       },
+      clusterView: () => this.clusterView(),
+      workers: supervisor,
+      registry: this.registry,
+      transferLeadership: async (to) => this.transferLeadership(to ?? undefined),
     });
     await this.admin.listen({ host: config.node.adminListen.host, port: config.node.adminListen.port });
 
@@ -170,6 +178,7 @@ export class BallastNode {
     const { config, logger } = this.opts;
     const store = this.store;
     if (!store) return;
+    await bootstrapAccess(store, config.admin, logger);
     const s = store.read();
     if (s.listeners.length > 0 || s.pools.length > 0) return;
     if (config.bootstrap.listeners.length === 0 && config.bootstrap.pools.length === 0) return;

@@ -5,7 +5,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DataPlaneState } from '../../lb/types.js';
 import { StateMachine } from '../state/machine.js';
-import type { ApplyResult, StateCommand } from '../state/types.js';
+import type { AccessReader, ApplyResult, StateCommand } from '../state/types.js';
 import type { StateStore } from './types.js';
 
 async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
@@ -73,6 +73,11 @@ export class LocalStateStore implements StateStore {
 
   read(): DataPlaneState {
     return this.machine.dataPlane();
+  }
+
+  /** Users, API tokens and the audit log as applied here (for the web edge; never sent to workers). */
+  readAccess(): AccessReader {
+    return this.machine.accessView();
   }
 
   onChange(listener: (state: DataPlaneState) => void): void {

@@ -10,7 +10,7 @@ import { MemoryStorage } from '../raft/memory-storage.js';
 import { RawNode } from '../raft/raw-node.js';
 import type { ConfState, Entry, LeaseState, Message, NodeId, RaftConfig, RaftStatus, Ready, SoftState } from '../raft/types.js';
 import { StateMachine } from '../state/machine.js';
-import type { ApplyResult, StateCommand } from '../state/types.js';
+import type { AccessReader, ApplyResult, StateCommand } from '../state/types.js';
 import { StateError } from '../state/errors.js';
 import { openDurableLog } from '../storage/file-log.js';
 import type { DurableLog } from '../storage/types.js';
@@ -138,6 +138,11 @@ export class RaftStateStore implements StateStore {
 
   read(): DataPlaneState {
     return this.machine.dataPlane();
+  }
+
+  /** Users, API tokens and the audit log as applied here (for the web edge; never sent to workers). */
+  readAccess(): AccessReader {
+    return this.machine.accessView();
   }
 
   onChange(listener: (state: DataPlaneState) => void): void {
