@@ -2,6 +2,7 @@
 // The logged-in panel: header with this node's role, then cluster, node, traffic, pools and
 // listeners. Polls the API every second (one poll in flight at a time) and /metrics with it.
 import type { ApiClient } from './api-client.js';
+import { AuditSection, auditFromApi } from './audit-view.js';
 import { ClusterSection } from './cluster-view.js';
 import { h, setAttr, setText } from './dom.js';
 import { ListenersSection } from './listeners-view.js';
@@ -28,6 +29,7 @@ export class Dashboard {
   private readonly stats = new NodeStatsSection();
   private readonly pools: PoolsSection;
   private readonly listeners: ListenersSection;
+  private readonly audit = new AuditSection();
   private readonly history = new TrafficHistory({ windowMs: 5000, points: CHART_POINTS });
   private readonly charts = {
     rps: new TimeChart({ id: 'chart-rps', title: 'Requests/s per pool', format: rate }),
@@ -66,7 +68,7 @@ export class Dashboard {
     });
     const session = client.session;
     const who = h('span', { class: 'freshness', id: 'user' }, session ? `${session.user} (${session.role})` : '');
-    const nav = h('nav', {}, ...[['cluster', 'Cluster'], ['traffic', 'Traffic'], ['pools', 'Pools'], ['listeners', 'Listeners']].map(([id, label]) => h('a', { href: `#${id ?? ''}` }, label ?? '')));
+    const nav = h('nav', {}, ...[['cluster', 'Cluster'], ['traffic', 'Traffic'], ['pools', 'Pools'], ['listeners', 'Listeners'], ['audit', 'Changes']].map(([id, label]) => h('a', { href: `#${id ?? ''}` }, label ?? '')));
     this.el = h(
       'div',
       // Viewers may look but not act: the API would refuse their writes anyway.
@@ -80,6 +82,7 @@ export class Dashboard {
         h('section', { id: 'traffic', class: 'card' }, h('header', { class: 'card-head' }, h('h2', {}, 'Traffic on this node')), h('div', { class: 'charts' }, this.charts.rps.el, this.charts.p99.el, this.charts.active.el)),
         this.pools.el,
         this.listeners.el,
+        this.audit.el,
       ),
       this.notices.el,
     );
@@ -129,12 +132,13 @@ export class Dashboard {
 
   private async poll(): Promise<void> {
     const withStats = this.ticks++ % STATS_EVERY === 0;
-    const [cluster, pools, listeners, metrics, stats] = await Promise.allSettled([
+    const [cluster, pools, listeners, metrics, stats, audit] = await Promise.allSettled([
       this.client.get<unknown>('/api/v1/cluster'),
       this.client.get<unknown>('/api/v1/pools'),
       this.client.get<unknown>('/api/v1/listeners'),
       this.client.metricsText(),
       withStats ? this.client.get<unknown>('/api/v1/node/stats') : Promise.resolve(null),
+      withStats ? this.client.get<unknown>('/api/v1/audit?limit=10') : Promise.resolve(null),
     ]);
     if (this.stopped) return;
     const failures: string[] = [];
@@ -151,6 +155,7 @@ export class Dashboard {
     } else {
       this.stats.unavailable(errorText(stats.reason));
     }
+    if (audit.status === 'fulfilled' && audit.value !== null) this.audit.update(auditFromApi(audit.value));
     if (failures.length === 0) this.lastOk = Date.now();
     setText(this.freshness, failures.length ? `update failed: ${failures[0] ?? ''}${this.lastOk ? ` (last good ${ago(Date.now() - this.lastOk)})` : ''}` : `live · ${new Date().toLocaleTimeString()}`);
     setAttr(this.freshness, 'data-ok', failures.length ? 'false' : 'true');
