@@ -4,7 +4,13 @@ import type { Cell, Measured, Measurement, ScenarioName, ScenarioResult, TargetN
 
 export const TARGETS: Partial<Record<ScenarioName, number>> = { 'http-keepalive': 0.5, 'tcp-bulk': 0.8 };
 
-const COLUMNS: TargetName[] = ['ballast', 'haproxy', 'direct'];
+const COLUMN_TITLES: Record<TargetName, string> = {
+  ballast: 'Ballast',
+  haproxy: 'HAProxy',
+  direct: 'direct',
+  'node-floor': 'node floor',
+};
+const ALWAYS: TargetName[] = ['ballast', 'haproxy', 'direct'];
 
 /** The reason given for targets left out with --targets: a dash in the table, no note. */
 export const NOT_SELECTED = 'not selected';
@@ -118,7 +124,10 @@ function notesFor(t: TargetName, r: ScenarioResult): string[] {
 }
 
 export function formatTable(results: ScenarioResult[], connections: number, streams: number): string {
-  const rows: string[][] = [['scenario', 'metric', 'Ballast', 'HAProxy', 'direct', 'B/HAProxy', 'target']];
+  const selected = (t: TargetName) => results.some((r) => r.cells[t].ok || r.cells[t].reason !== NOT_SELECTED);
+  const extra = (['node-floor'] as TargetName[]).filter(selected);
+  const columns = [...ALWAYS, ...extra];
+  const rows: string[][] = [['scenario', 'metric', ...columns.map((t) => COLUMN_TITLES[t]), 'B/HAProxy', 'target']];
   const notes: string[] = [];
   const verdictBy = new Map(verdicts(results).map((v) => [v.scenario, v]));
   const value = (c: Cell<Measured>, fmt: (m: Measured) => string) =>
@@ -131,24 +140,24 @@ export function formatTable(results: ScenarioResult[], connections: number, stre
     rows.push([
       scenarioTitle(r.scenario, connections, streams),
       isHttp ? 'req/s' : 'MB/s',
-      ...COLUMNS.map((t) => value(r.cells[t], withSpread)),
+      ...columns.map((t) => value(r.cells[t], withSpread)),
       b !== null && h !== null && h > 0 ? `${(b / h).toFixed(2)}x` : '-',
       v ? `>=${v.target}x ${v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'BELOW'}` : '',
     ]);
     if (isHttp) {
       const lat = (m: Measured) => (isWrk(m.median) ? `${ms(m.median.p50Us)} / ${ms(m.median.p99Us)}` : '');
-      rows.push(['', 'p50 / p99 ms', ...COLUMNS.map((t) => value(r.cells[t], lat)), '', '']);
+      rows.push(['', 'p50 / p99 ms', ...columns.map((t) => value(r.cells[t], lat)), '', '']);
     }
     const cb = r.cells.ballast.ok ? cpuPerUnit(r.cells.ballast.value.median) : null;
     const ch = r.cells.haproxy.ok ? cpuPerUnit(r.cells.haproxy.value.median) : null;
     rows.push([
       '',
       isHttp ? 'CPU us/req (cores)' : 'CPU s/GB (cores)',
-      ...COLUMNS.map((t) => value(r.cells[t], (m) => formatCpu(m.median))),
+      ...columns.map((t) => value(r.cells[t], (m) => formatCpu(m.median))),
       cb && ch && ch.perUnit > 0 ? `${(cb.perUnit / ch.perUnit).toFixed(1)}x` : '',
       '',
     ]);
-    for (const t of COLUMNS) notes.push(...notesFor(t, r));
+    for (const t of columns) notes.push(...notesFor(t, r));
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   const lines = rows.map((row) => pad(row, widths));

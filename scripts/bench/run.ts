@@ -10,6 +10,7 @@ import { ChildProcesses, type Tracked } from './children.js';
 import { startHaproxy, type LbLayout } from './haproxy.js';
 import { groupCpuMs } from './group-cpu.js';
 import { freePort } from './local-port.js';
+import { startNodeFloor } from './node-floor-target.js';
 import { describeMachine, formatMachine } from './machine.js';
 import { startOrigins } from './origins.js';
 import { formatSummary, summarize } from './profile-summary.js';
@@ -20,7 +21,9 @@ import { runWrk } from './wrk.js';
 
 const HOST = '127.0.0.1';
 const SCENARIOS: readonly ScenarioName[] = ['http-keepalive', 'http-close', 'tcp-bulk'];
-const TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct'];
+const TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct', 'node-floor'];
+/** node-floor is an analysis aid (what the runtime alone costs), so only on request. */
+const DEFAULT_TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct'];
 const USAGE = `usage: npm run bench -- [options]
   --quick               smoke run: 1 round of 3 s runs, 1 s warm-up, 2 GiB bulk
   --rounds N            runs per target and scenario, interleaved; the median is shown (default 3)
@@ -31,7 +34,8 @@ const USAGE = `usage: npm run bench -- [options]
   --bulk-mib N          TCP bulk MiB per run, bounded by --duration too (default 8192)
   --streams N           concurrent TCP bulk streams (default 1)
   --scenarios LIST      comma list of ${SCENARIOS.join(', ')}
-  --targets LIST        comma list of ${TARGETS.join(', ')}
+  --targets LIST        comma list of ${TARGETS.join(', ')} (default ${DEFAULT_TARGETS.join(',')});
+                        node-floor: a bare node:http+undici / pipe() balancer (scripts/bench/node-floor.ts)
   --workers N           Ballast workers = HAProxy threads (default: cores)
   --log-level L         Ballast log level (default info, as shipped)
   --cpu-prof DIR        record CPU profiles of Ballast's processes into DIR and summarize them
@@ -105,7 +109,7 @@ function parseSettings(argv: string[]): Settings | null {
     streams: Math.round(positive(values.streams, 1, 'streams')),
     workers: Math.round(positive(values.workers, cores, 'workers')),
     scenarios: pickList(values.scenarios, SCENARIOS, 'scenario'),
-    targets: pickList(values.targets, TARGETS, 'target'),
+    targets: values.targets === undefined ? [...DEFAULT_TARGETS] : pickList(values.targets, TARGETS, 'target'),
     logLevel: values['log-level'] ?? 'info',
     cpuProfDir: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
     jsonPath: values.json ?? null,
@@ -239,7 +243,17 @@ async function main(argv: string[]): Promise<number> {
       ballast: { ok: false, reason: NOT_SELECTED },
       haproxy: { ok: false, reason: NOT_SELECTED },
       direct: s.targets.includes('direct') ? { ok: true, value: direct } : { ok: false, reason: NOT_SELECTED },
+      'node-floor': { ok: false, reason: NOT_SELECTED },
     };
+    if (s.targets.includes('node-floor')) {
+      const l = await layout();
+      try {
+        const t = await startNodeFloor(children, l);
+        paths['node-floor'] = { ok: true, value: { ...endpoints(l), pgid: t.child.pid ?? 0 } };
+      } catch (err) {
+        paths['node-floor'] = { ok: false, reason: errorText(err) };
+      }
+    }
     if (s.targets.includes('haproxy')) {
       const l = await layout();
       try {

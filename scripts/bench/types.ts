@@ -1,7 +1,10 @@
 // Shapes shared by the data-plane benchmark's modules: targets, measurements, child messages.
 
-/** Where a load generator points: one of the two load balancers, or one origin directly. */
-export type TargetName = 'ballast' | 'haproxy' | 'direct';
+/**
+ * Where a load generator points: one of the two load balancers, one origin directly, or the
+ * bare Node.js balancer that shows what the runtime alone costs (node-floor.ts).
+ */
+export type TargetName = 'ballast' | 'haproxy' | 'direct' | 'node-floor';
 
 export type ScenarioName = 'http-keepalive' | 'http-close' | 'tcp-bulk';
 
