@@ -37,7 +37,19 @@ export async function verifyAgainstDecoy(password: string): Promise<false> {
   return false;
 }
 
-/** A password for a first start without one configured: 24 characters from 18 random bytes. */
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A password for a first start without one configured: 24 letters and digits (~142 bits). No
+ * punctuation, so it survives shells, double-click selection and option parsers ("-..." is a flag).
+ */
 export function generatePassword(): string {
-  return randomBytes(18).toString('base64url');
+  let out = '';
+  while (out.length < 24) {
+    for (const byte of randomBytes(32)) {
+      // 248 = 4 * 62: rejecting the top bytes keeps every character equally likely.
+      if (byte < 248 && out.length < 24) out += ALPHANUMERIC[byte % 62];
+    }
+  }
+  return out;
 }
