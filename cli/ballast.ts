@@ -1,11 +1,13 @@
 // The `ballast` command: start one node, run the demo appliance, or (later) drive a cluster.
 import { parseArgs } from 'node:util';
+import { runCtl } from './ctl.js';
 import { runDemo } from './demo.js';
 import { runStart } from './start.js';
 
 const USAGE = `usage:
   ballast start --config FILE     run one node in the foreground (what systemd runs)
   ballast demo                    run a demo appliance on loopback with demo backends
+  ballast ctl <command>           drive a running cluster through its API (ballast ctl --help)
   ballast help                    this text
 `;
 
@@ -22,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'demo':
       return runDemo(rest);
+    case 'ctl':
+      return runCtl(rest);
     case undefined:
     case 'help':
     case '--help':
