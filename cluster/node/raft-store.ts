@@ -63,6 +63,7 @@ export class RaftStateStore implements StateStore {
   private readonly forwarded = new Map<number, { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly reads = new Map<string, { index: number | null; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly lastContact = new Map<NodeId, number>();
+  private readonly versionWaiters = new Set<() => void>();
   private conf: ConfState;
   private applied = 0;
   private sinceSnapshot = 0;
@@ -167,6 +168,23 @@ export class RaftStateStore implements StateStore {
         return;
       }
       this.pump();
+    });
+  }
+
+  /** Resolves once the local state machine reached `version` (bounded: a lagging node answers anyway). */
+  private waitApplied(version: number, timeoutMs = 3000): Promise<void> {
+    if (this.machine.currentVersion() >= version) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.versionWaiters.delete(check);
+        resolve();
+      };
+      const check = () => {
+        if (this.machine.currentVersion() >= version) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.versionWaiters.add(check);
     });
   }
 
@@ -289,7 +307,10 @@ export class RaftStateStore implements StateStore {
         if (!f) return;
         this.forwarded.delete(msg.req);
         clearTimeout(f.timer);
-        if (msg.result) f.resolve(msg.result);
+        // Read-your-writes: answer once this node has applied the change too, so a read that
+        // follows the write on this node sees it.
+        if (msg.result?.ok) void this.waitApplied(msg.result.version).then(() => f.resolve(msg.result!));
+        else if (msg.result) f.resolve(msg.result);
         else f.reject(new ClusterError(msg.error?.code === 'CLUSTER_ERR_NO_LEADER' ? 'CLUSTER_ERR_NO_LEADER' : 'CLUSTER_ERR_TIMEOUT', msg.error?.message ?? 'forwarded write failed'));
         return;
       }
@@ -370,6 +391,7 @@ export class RaftStateStore implements StateStore {
         r.resolve();
       }
     }
+    for (const check of [...this.versionWaiters]) check();
     if (changed) {
       const state = this.machine.dataPlane();
       for (const l of this.changeListeners) l(state);

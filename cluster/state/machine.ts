@@ -64,6 +64,11 @@ function bindsCollide(a: ListenerSpec, b: ListenerSpec): boolean {
 
 export class StateMachine {
   private version = 0;
+
+  /** Applied-change counter: the same on every node after the same commands. */
+  currentVersion(): number {
+    return this.version;
+  }
   private listeners = new Map<string, ListenerSpec>();
   private pools = new Map<string, PoolSpec>();
   private health: HealthTable = {};
