@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { parseVipAddress } from '../../cluster/vip/vip-address.js';
-import { DrillAgent } from './drill-agent.js';
+import { DrillAgent, type AgentAnswer } from './drill-agent.js';
 import { startClientLoop, type ClientLoop, type ClientLoopOptions } from './drill-client.js';
 import { pollUntil } from './drill-poll.js';
 import { labDown, labUp, setLink, spawnIn, vipHolders } from './topology.js';
@@ -22,6 +22,7 @@ const PEER_PORT = 7000;
 const HTTP_PORT = 8080;
 const BACKEND_PORT = 8000;
 const SECRET = 'ballast-failover-drill';
+const ADMIN = { user: 'admin', password: 'ballast-drill' };
 
 export interface LabClusterOptions extends LabOptions {
   /** Raft timers as config durations; absent: the node's defaults (100ms, 1s). */
@@ -157,7 +158,7 @@ export class LabCluster {
         vip: { address: this.lab.vip, interface: n.host.iface, driver: 'linux' },
         ...timers,
       },
-      admin: { user: 'admin', password: 'ballast-drill' },
+      admin: ADMIN,
       bootstrap: {
         listeners: [{ name: 'web', mode: 'http', bind: `0.0.0.0:${HTTP_PORT}`, routes: [{ pathPrefix: '/', pool: 'web' }] }],
         pools: [
@@ -232,6 +233,19 @@ export class LabCluster {
     } catch {
       return null;
     }
+  }
+
+  /** A REST call to `id`'s admin API as the config's admin user (HTTP Basic), from inside `id`'s namespace. */
+  api(id: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<AgentAnswer> {
+    const n = this.node(id);
+    const headers: Record<string, string> = { authorization: `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return this.agent(n.host.ns).request(`${n.adminUrl}${path}`, {
+      method,
+      headers,
+      timeoutMs: 5000,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
   }
 
   /** Waits until `id` is ready (serving, knows a leader, workers applied the state). */
