@@ -11,7 +11,9 @@ import { WebError } from './errors.js';
 import { listenerRoutes } from './listener-routes.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter } from './login-limiter.js';
 import { metricsRoutes } from './metrics-route.js';
+import { nodeStatsRoute } from './node-stats-route.js';
 import { docsRoutes } from './openapi.js';
+import { panelPlugin } from './panel/plugin.js';
 import { poolRoutes } from './pool-routes.js';
 import { probeRoutes } from './probe-routes.js';
 import { compileRequestValidator, registerRoutes } from './route-table.js';
@@ -77,6 +79,9 @@ export function buildApp(deps: AdminDeps) {
   ];
   routes.push(...docsRoutes(routes));
   registerRoutes(app, routes);
+  // The web panel (web/panel) and the host stats it shows.
+  void app.register(panelPlugin);
+  void app.register(nodeStatsRoute, { nodeId: deps.nodeId });
   return app;
 }
 

@@ -56,13 +56,13 @@ export const created = <B>(body: B) => ({ status: 201 as const, body });
 
 /**
  * Requests are validated with config/validate.ts (the config file's validator), so a bad API body
- * gets the same "field: what is wrong" message as a bad config file. An absent body counts as {}.
+ * gets the same "field: what is wrong" message as a bad config file.
  */
 export function compileRequestValidator({ schema, httpPart }: { schema: TSchema; httpPart?: string }) {
   const validate = compileValidator(schema);
-  const required = (schema as { required?: unknown[] }).required ?? [];
   return (data: unknown): { value: unknown } | { error: Error } => {
-    const input = httpPart === 'body' && data === null && required.length === 0 ? {} : data;
+    // An absent body reads as {}: optional-only bodies may be left out, others name what is missing.
+    const input = httpPart === 'body' && data === null ? {} : data;
     try {
       return { value: validate(input) };
     } catch (err) {

@@ -6,6 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Access } from '../types.js';
 import { PANEL_DIST, PANEL_SRC, buildPanel } from './build.js';
 
 export interface PanelPluginOptions {
@@ -14,6 +15,8 @@ export interface PanelPluginOptions {
   /** Build (when stale) at registration; default true when the sources are present. */
   build?: boolean;
 }
+
+const OPEN: { access: Access } = { access: 'open' };
 
 // The panel loads nothing from anywhere but this node.
 const CSP = [
@@ -59,21 +62,20 @@ export const panelPlugin: FastifyPluginAsync<PanelPluginOptions> = async (app: F
 
   const assetsDir = join(distDir, 'assets');
   await mkdir(assetsDir, { recursive: true });
-  await app.register(fastifyStatic, {
-    root: assetsDir,
-    prefix: '/assets/',
-    // Asset names carry a content hash, so a browser may keep them forever.
-    immutable: true,
-    maxAge: '365d',
-    index: false,
-    list: false,
-  });
+  // serve: false and our own route, so the route carries the API's access rule (open: the login
+  // page needs its script before anyone is logged in). @fastify/static still does the sending:
+  // content types, ETag, ranges, and refusing paths that leave the root.
+  await app.register(fastifyStatic, { root: assetsDir, serve: false });
   // Hooks here stay inside this plugin's context: only the panel's own responses get these.
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
   });
+  app.get<{ Params: { '*': string } }>('/assets/*', { config: OPEN }, (req, reply) =>
+    // Asset names carry a content hash, so a browser may keep them forever.
+    reply.sendFile(req.params['*'], assetsDir, { immutable: true, maxAge: '365d', index: false, dotfiles: 'deny' }),
+  );
 
-  app.get('/', async (_req, reply) => {
+  app.get('/', { config: OPEN }, async (_req, reply) => {
     reply.header('cache-control', 'no-cache').header('content-security-policy', CSP);
     if (problem) return reply.code(503).type('text/html; charset=utf-8').send(notBuiltPage(problem));
     return reply.type('text/html; charset=utf-8').send(await readFile(indexPath, 'utf8'));
