@@ -1,15 +1,18 @@
-// One client request's trip to a backend: pick, dispatch, stream both ways, retry, fail cleanly.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// One client request's trip to a backend: pick, dispatch, stream both ways (compressing when the
+// listener says so), retry, fail cleanly. The client side is HTTP/1.1 or HTTP/2; the backend HTTP/1.1.
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { LbError } from '../errors.js';
 import type { DataPlaneMetrics } from '../metrics.js';
-import type { BackendLease, LeaseOutcome, PoolPicker } from '../types.js';
+import type { BackendLease, CompressionSpec, LeaseOutcome, PoolPicker } from '../types.js';
+import { contentLength, createEncoder, planCompression, type Coding } from './compression.js';
 import { downstreamResponseHeaders } from './header-rewrite.js';
+import { applyPolicy, type ResponsePolicy } from './header-policy.js';
 import { kindFor, sendLocalReply } from './local-reply.js';
 import { originForm } from './router.js';
-import type { FlatHeaders, HttpTimeouts } from './types.js';
+import type { ClientRequest, ClientResponse, FlatHeaders, HttpTimeouts } from './types.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 /** RFC 9110 9.2.2: a repeat has the same effect, so a reset before any response may be retried. */
@@ -31,10 +34,20 @@ export interface ExchangeContext {
   awaitingBackend: WeakMap<Socket, IncomingMessage>;
   /** True once the listener drains: responses then say Connection: close. */
   draining(): boolean;
+  /** Response header hygiene (and HSTS) of the listener. */
+  policy: ResponsePolicy | undefined;
+  compression: CompressionSpec | undefined;
 }
 
-/** Whether the request carries a body (RFC 9112 6.3): framing headers, not the method, decide. */
-function hasBody(req: IncomingMessage): boolean {
+/** A compressed body waits at most this long in the encoder when the backend pauses (streams, SSE). */
+const ENCODER_FLUSH_MS = 50;
+
+/**
+ * Whether the request carries a body: HTTP/1.1 framing headers decide (RFC 9112 6.3), not the
+ * method; an HTTP/2 request has one unless its HEADERS frame ended the stream.
+ */
+function hasBody(req: ClientRequest): boolean {
+  if (!(req instanceof IncomingMessage)) return !req.stream.endAfterHeaders;
   const length = req.headers['content-length'];
   if (length !== undefined) return length !== '0';
   return req.headers['transfer-encoding'] !== undefined;
@@ -43,6 +56,36 @@ function hasBody(req: IncomingMessage): boolean {
 function errorCode(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
   return typeof code === 'string' ? code : err.name;
+}
+
+/** An HTTP/2 response takes a header object; repeated names become arrays. */
+function headerObject(flat: FlatHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = (flat[i] ?? '').toLowerCase();
+    const value = flat[i + 1] ?? '';
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+/** HTTP/2 has no reason phrase and no connection-specific fields (RFC 9113 8.2.2). */
+function writeHead(res: ClientResponse, status: number, statusMessage: string | undefined, headers: FlatHeaders): void {
+  if (!isH1(res)) {
+    res.writeHead(status, headerObject(headers));
+    return;
+  }
+  if (statusMessage === undefined || statusMessage === '') res.writeHead(status, headers);
+  else res.writeHead(status, statusMessage, headers);
+}
+
+function writeBody(res: ClientResponse, chunk: Buffer): boolean {
+  return isH1(res) ? res.write(chunk) : res.write(chunk);
+}
+
+function isH1(res: ClientResponse): res is ServerResponse {
+  return !('stream' in res);
 }
 
 function rawHeaderList(controller: Dispatcher.DispatchController): readonly (string | Buffer)[] {
@@ -67,8 +110,8 @@ export class Exchange {
   private clientGone = false;
 
   constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly req: ClientRequest,
+    private readonly res: ClientResponse,
     private readonly headers: FlatHeaders,
     private readonly clientIp: string,
     private readonly ctx: ExchangeContext,
@@ -106,7 +149,8 @@ export class Exchange {
 
   private dispatch(lease: BackendLease, release: (outcome: LeaseOutcome) => void): void {
     const { req, res, ctx } = this;
-    const socket = req.socket;
+    // HTTP/2 streams share a socket: the idle guard that reads awaitingBackend is HTTP/1.1 only.
+    const socket = req instanceof IncomingMessage ? req.socket : undefined;
     let started = false;
     let responded = false;
     let status = 0;
@@ -124,7 +168,8 @@ export class Exchange {
         );
       }, responseHeaderMs);
     };
-    ctx.awaitingBackend.set(socket, req);
+    if (socket !== undefined) ctx.awaitingBackend.set(socket, req as IncomingMessage);
+    let body: BodySink | undefined;
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart: (controller) => {
         started = true;
@@ -143,30 +188,36 @@ export class Exchange {
         responded = true;
         status = statusCode;
         clearTimeout(headerTimer);
-        ctx.awaitingBackend.delete(socket);
-        const headers = downstreamResponseHeaders(rawHeaderList(controller));
-        if (ctx.draining()) headers.push('Connection', 'close');
+        if (socket !== undefined) ctx.awaitingBackend.delete(socket);
+        let headers = downstreamResponseHeaders(rawHeaderList(controller));
+        if (ctx.policy !== undefined) headers = applyPolicy(headers, ctx.policy);
+        const sizeHint = contentLength(headers);
+        const coding =
+          ctx.compression === undefined
+            ? undefined
+            : planCompression(ctx.compression, { method: req.method ?? 'GET', acceptEncoding: acceptEncoding(req) }, statusCode, headers);
+        if (ctx.draining() && isH1(res)) headers.push('Connection', 'close');
         try {
-          if (statusMessage === undefined || statusMessage === '') res.writeHead(statusCode, headers);
-          else res.writeHead(statusCode, statusMessage, headers);
+          writeHead(res, statusCode, statusMessage, headers);
         } catch (err) {
           // Invalid header bytes from the backend: refuse the response rather than relay it.
           responded = false;
           controller.abort(err instanceof Error ? err : new Error(String(err)));
           return;
         }
-        res.on('drain', () => controller.resume());
+        body = coding === undefined ? directSink(res, controller) : encodingSink(res, controller, coding, ctx.compression?.level ?? 5, sizeHint);
       },
       onResponseData: (controller, chunk) => {
-        if (!res.write(chunk)) controller.pause();
+        if (body !== undefined && !body.write(chunk)) controller.pause();
       },
       onResponseEnd: () => {
-        res.end();
+        body?.end();
         release(status >= 500 ? 'server-error' : 'ok');
       },
       onResponseError: (_controller, err) => {
         clearTimeout(headerTimer);
-        ctx.awaitingBackend.delete(socket);
+        body?.abort();
+        if (socket !== undefined) ctx.awaitingBackend.delete(socket);
         this.onError(err, lease, release, started, responded, socket);
       },
     };
@@ -184,7 +235,7 @@ export class Exchange {
       );
     } catch (err) {
       // undici reports bad arguments through the handler; this is the belt to those braces.
-      ctx.awaitingBackend.delete(socket);
+      if (socket !== undefined) ctx.awaitingBackend.delete(socket);
       this.onError(err instanceof Error ? err : new Error(String(err)), lease, release, false, false, socket);
     }
   }
@@ -195,7 +246,7 @@ export class Exchange {
     release: (outcome: LeaseOutcome) => void,
     started: boolean,
     responded: boolean,
-    socket: Socket,
+    socket: Socket | undefined,
   ): void {
     const { metrics } = this.ctx;
     const name = `backend "${lease.backend}" (${lease.host}:${lease.port})`;
@@ -213,7 +264,7 @@ export class Exchange {
       else this.fail(this.lastError);
       return;
     }
-    if (this.clientGone || this.req.errored !== null || socket.destroyed) {
+    if (this.clientGone || this.req.errored !== null || socket?.destroyed === true) {
       // The client left (or its upload broke); not the backend's fault.
       release('ok');
       this.res.destroy();
@@ -250,4 +301,72 @@ export class Exchange {
     if (this.ctx.draining() && !this.res.headersSent) this.res.setHeader('Connection', 'close');
     sendLocalReply(this.res, err);
   }
+}
+
+function acceptEncoding(req: ClientRequest): string | undefined {
+  const v = req.headers['accept-encoding'];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Where the response body goes: straight to the client, or through an encoder first. */
+interface BodySink {
+  /** false: the writer is full; the sink resumes the backend once it drains. */
+  write(chunk: Buffer): boolean;
+  end(): void;
+  /** The backend failed mid-body: drop what is buffered. */
+  abort(): void;
+}
+
+function directSink(res: ClientResponse, controller: Dispatcher.DispatchController): BodySink {
+  res.on('drain', () => controller.resume());
+  return {
+    write: (chunk) => writeBody(res, chunk),
+    end: () => res.end(),
+    abort: () => undefined,
+  };
+}
+
+/**
+ * Backend chunks through zlib to the client, streaming: backpressure runs from the client back
+ * through the encoder to the backend, and a body that pauses is flushed so streams keep moving.
+ */
+function encodingSink(
+  res: ClientResponse,
+  controller: Dispatcher.DispatchController,
+  coding: Coding,
+  level: number,
+  sizeHint: number | undefined,
+): BodySink {
+  const encoder = createEncoder(coding, level, sizeHint);
+  const out = res;
+  const flush = setTimeout(() => encoder.flush(), ENCODER_FLUSH_MS);
+  flush.unref();
+  encoder.on('data', (chunk: Buffer) => {
+    if (!writeBody(out, chunk)) encoder.pause();
+  });
+  out.on('drain', () => encoder.resume());
+  encoder.on('drain', () => controller.resume());
+  encoder.once('end', () => {
+    clearTimeout(flush);
+    out.end();
+  });
+  encoder.once('error', () => {
+    clearTimeout(flush);
+    out.destroy();
+  });
+  out.once('close', () => {
+    clearTimeout(flush);
+    if (!encoder.writableEnded) encoder.destroy();
+  });
+  return {
+    write: (chunk) => {
+      flush.refresh();
+      return encoder.write(chunk);
+    },
+    end: () => encoder.end(),
+    abort: () => {
+      clearTimeout(flush);
+      encoder.destroy();
+    },
+  };
 }

@@ -49,7 +49,7 @@ function split(raw: readonly (string | Buffer)[]): { names: string[]; keys: stri
 export interface ForwardedFor {
   /** Client address as the balancer saw it. */
   clientIp: string;
-  /** "http"; the engine does not terminate TLS. */
+  /** "https" on TLS listeners, else "http". */
   proto: string;
 }
 
@@ -102,4 +102,33 @@ export function downstreamResponseHeaders(raw: readonly (string | Buffer)[]): Fl
 export function clientAddress(remote: string | undefined): string {
   if (remote === undefined) return '';
   return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+}
+
+/**
+ * An HTTP/2 request's raw headers as an HTTP/1.1 backend needs them: pseudo-headers dropped,
+ * :authority as Host (unless a Host came too), Cookie fields joined with "; " (RFC 9113 8.2.3).
+ */
+export function h1RawHeadersFromH2(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  const cookies: string[] = [];
+  let authority: string | undefined;
+  let host = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    const value = raw[i + 1] ?? '';
+    if (name.startsWith(':')) {
+      if (name === ':authority') authority = value;
+      continue;
+    }
+    const key = name.toLowerCase();
+    if (key === 'cookie') {
+      cookies.push(value);
+      continue;
+    }
+    if (key === 'host') host = true;
+    out.push(name, value);
+  }
+  if (!host && authority !== undefined) out.unshift('host', authority);
+  if (cookies.length > 0) out.push('cookie', cookies.join('; '));
+  return out;
 }

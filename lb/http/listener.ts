@@ -1,16 +1,25 @@
-// HttpListener: the L7 ListenerEngine; owns the client-facing server, routing and live updates.
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// HttpListener: the L7 ListenerEngine; owns the client-facing server (plain HTTP, or TLS with
+// HTTP/1.1 and HTTP/2 by ALPN), routing, response hygiene and compression, and live updates.
+import { createServer, IncomingMessage, STATUS_CODES, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { LbError } from '../errors.js';
-import type { ListenerEngine, ListenerSpec } from '../types.js';
+import { TlsError } from '../tls/errors.js';
+import { ListenerCertificates } from '../tls/listener-certificates.js';
+import { TicketKeyRotation } from '../tls/ticket-keys.js';
+import type { ListenerEngine, ListenerSpec, ListenerTlsSpec } from '../types.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
-import { clientAddress, upstreamRequestHeaders } from './header-rewrite.js';
+import { H2Front } from './h2-front.js';
+import { compilePolicy, type ResponsePolicy } from './header-policy.js';
+import { clientAddress, h1RawHeadersFromH2, upstreamRequestHeaders } from './header-rewrite.js';
 import { rawReply, sendLocalReply, sendPlain } from './local-reply.js';
+import { HttpsRedirect } from './redirect-server.js';
 import { normalizeHost, requestPath, Router } from './router.js';
 import { Tunnel } from './tunnel.js';
-import type { HttpListenerDeps } from './types.js';
+import type { ClientRequest, ClientResponse, HttpListenerDeps } from './types.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 /**
@@ -46,13 +55,36 @@ function hasOneHostAtMost(raw: readonly string[]): boolean {
 const DUPLICATE_HOST = 'more than one Host header';
 
 /** node reads this per new connection; @types/node does not declare it on Server. */
-type SizedServer = Server & { maxHeaderSize: number };
+type SizedServer = (Server | HttpsServer) & { maxHeaderSize: number };
+
+/** The TLS side of a listener: its certificates, ticket keys, HTTP/2 front and redirect companion. */
+interface TlsParts {
+  certificates: ListenerCertificates;
+  tickets: TicketKeyRotation;
+  keys: Buffer | undefined;
+  h2: H2Front | undefined;
+  redirect: HttpsRedirect | undefined;
+  unwatchSeed: () => void;
+}
+
+/** What the SecureContexts are built from; http2 and redirectHttp changes recreate the listener instead. */
+function contextKey(tls: ListenerTlsSpec | undefined): string {
+  return JSON.stringify(tls === undefined ? null : [tls.certificates, tls.minVersion, tls.ciphers ?? null]);
+}
+
+/** Host the request was routed on: Host for HTTP/1.1, :authority (or Host) for HTTP/2. */
+function requestHost(req: ClientRequest): string {
+  if (req instanceof IncomingMessage) return normalizeHost(req.headers.host);
+  return normalizeHost(req.authority || req.headers.host);
+}
 
 export class HttpListener implements ListenerEngine {
   readonly name: string;
   private spec: ListenerSpec;
   private router: Router;
-  private readonly server: Server;
+  private readonly server: Server | HttpsServer;
+  private readonly tls: TlsParts | undefined;
+  private policy: ResponsePolicy | undefined;
   private readonly upstreams: UpstreamPools;
   private readonly sockets = new Set<Socket>();
   private readonly upstreamSockets = new Set<Socket>();
@@ -68,18 +100,36 @@ export class HttpListener implements ListenerEngine {
     this.name = spec.name;
     this.spec = spec;
     this.router = new Router(spec.routes);
+    this.policy = compilePolicy(spec);
     this.upstreams = new UpstreamPools(spec.timeouts.connectMs, spec.timeouts.idleMs);
-    this.server = createServer({
+    this.upstreams.setBackendTls(spec.backendTls);
+    const httpOptions: ServerOptions = {
       maxHeaderSize: spec.maxHeaderBytes,
       headersTimeout: spec.timeouts.clientHeaderMs,
       // The whole-request deadline would cut long uploads; idle sockets are guarded instead.
       requestTimeout: 0,
       keepAliveTimeout: spec.timeouts.idleMs,
       connectionsCheckingInterval: DEADLINE_CHECK_MS,
-    });
+    };
+    if (spec.tls === undefined) {
+      this.server = createServer(httpOptions);
+    } else {
+      const parts = this.createTls(spec, spec.tls);
+      this.tls = parts;
+      const alpn = spec.tls.http2 ? ['h2', 'http/1.1'] : ['http/1.1'];
+      // An https.Server rather than http2's allowHTTP1: HTTP/1.1 over TLS then gets exactly the
+      // plain listener's guards (header deadline, idle cut, maxConnections, client errors).
+      const server = createHttpsServer({ ...httpOptions, ...parts.certificates.serverOptions(alpn, spec.timeouts.clientHeaderMs) });
+      this.server = server;
+      this.routeByAlpn(server, parts);
+      server.on('tlsClientError', (err: Error) => {
+        deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool: '', kind: 'tls_handshake' });
+        deps.logger.debug({ listener: this.name, err: err.message }, 'TLS handshake failed');
+      });
+    }
     this.applyServerLimits(spec);
     this.server.on('connection', (socket: Socket) => this.onConnection(socket));
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    this.server.on('request', (req: ClientRequest, res: ClientResponse) => this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket as Socket, head),
     );
@@ -92,7 +142,21 @@ export class HttpListener implements ListenerEngine {
     );
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    if (this.tls !== undefined && this.spec.tls !== undefined) {
+      try {
+        this.tls.certificates.load(this.spec.tls);
+      } catch (err) {
+        const reason = err instanceof TlsError ? err.message : String(err);
+        throw new LbError('LB_ERR_LISTEN_FAILED', `listener "${this.name}": ${reason}`, { cause: err });
+      }
+      this.tls.tickets.start();
+    }
+    await this.listen();
+    await this.tls?.redirect?.start(this.name);
+  }
+
+  private listen(): Promise<void> {
     const { host, port } = this.spec.bind;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -112,10 +176,22 @@ export class HttpListener implements ListenerEngine {
     if (spec.mode !== this.spec.mode || spec.bind.host !== this.spec.bind.host || spec.bind.port !== this.spec.bind.port) {
       this.deps.logger.warn({ listener: this.name }, 'mode or bind change ignored; the worker must recreate the listener');
     }
+    const previous = this.spec;
     this.spec = { ...spec, mode: this.spec.mode, bind: this.spec.bind };
     this.router = new Router(spec.routes);
+    this.policy = compilePolicy(spec);
     this.applyServerLimits(spec);
     this.upstreams.setTimeouts(spec.timeouts.connectMs, spec.timeouts.idleMs);
+    this.upstreams.setBackendTls(spec.backendTls);
+    if (this.tls !== undefined && spec.tls !== undefined && contextKey(spec.tls) !== contextKey(previous.tls)) {
+      try {
+        this.tls.certificates.load(spec.tls);
+      } catch (err) {
+        // update() has no error channel: the listener keeps serving the certificates it has.
+        this.deps.logger.error({ listener: this.name, err: (err as Error).message }, 'new TLS settings refused; still serving the previous ones');
+      }
+    }
+    this.tls?.h2?.setLimits(spec.maxHeaderBytes, spec.timeouts.idleMs);
   }
 
   close(): Promise<void> {
@@ -124,13 +200,22 @@ export class HttpListener implements ListenerEngine {
       // node >= 19 also closes the connections that are idle right now; those busy get
       // Connection: close on their response and are closed once it finished (onRequest).
       this.server.close(() => resolve());
-    }).then(() => this.upstreams.close());
+      this.tls?.h2?.close();
+    })
+      .then(() => this.tls?.redirect?.close())
+      .then(() => {
+        this.stopTls();
+        return this.upstreams.close();
+      });
     return this.closed;
   }
 
   destroy(): void {
     this.draining = true;
     this.closed ??= new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.tls?.h2?.destroy();
+    this.tls?.redirect?.destroy();
+    this.stopTls();
     this.server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
@@ -145,6 +230,72 @@ export class HttpListener implements ListenerEngine {
 
   activeConnections(): number {
     return this.sockets.size;
+  }
+
+  /** Port of the HTTP -> HTTPS redirect companion (tls.redirectHttp), 0 when there is none. */
+  redirectPort(): number {
+    return this.tls?.redirect?.port() ?? 0;
+  }
+
+  private createTls(spec: ListenerSpec, tls: ListenerTlsSpec): TlsParts {
+    const tlsDeps = this.deps.tls;
+    if (tlsDeps === undefined) throw new Error(`listener "${spec.name}" has tls but the engine was given no TLS material`);
+    const certificates = new ListenerCertificates(tls, {
+      listener: spec.name,
+      material: tlsDeps.material,
+      expiry: tlsDeps.expiry,
+      logger: this.deps.logger,
+    });
+    const parts: TlsParts = {
+      certificates,
+      keys: undefined,
+      tickets: new TicketKeyRotation(tlsDeps.material.ticketSeed(), spec.name, (keys) => {
+        parts.keys = keys;
+        (this.server as HttpsServer).setTicketKeys(keys);
+      }),
+      h2: tls.http2
+        ? new H2Front({
+            maxHeaderBytes: spec.maxHeaderBytes,
+            idleMs: spec.timeouts.idleMs,
+            logger: this.deps.logger,
+            onRequest: (req, res) => this.onRequest(req, res),
+          })
+        : undefined,
+      redirect: tls.redirectHttp === undefined ? undefined : new HttpsRedirect(tls.redirectHttp, () => this.port(), this.deps.logger),
+      unwatchSeed: tlsDeps.material.watch((_changed, seedChanged) => {
+        if (seedChanged) parts.tickets.setSeed(tlsDeps.material.ticketSeed());
+      }),
+    };
+    certificates.onSwap = () => {
+      // The default context serves clients that send no SNI; replacing it affects new handshakes only.
+      const server = this.server as HttpsServer | undefined;
+      if (server === undefined) return;
+      server.setSecureContext(certificates.defaultContextOptions());
+      if (parts.keys !== undefined) server.setTicketKeys(parts.keys);
+    };
+    return parts;
+  }
+
+  /** After the handshake: "h2" sockets go to the HTTP/2 front, the rest to node's HTTP/1.1 handler. */
+  private routeByAlpn(server: HttpsServer, parts: TlsParts): void {
+    const http1 = server.listeners('secureConnection')[0] as ((socket: TLSSocket) => void) | undefined;
+    if (http1 === undefined) throw new Error('node:https no longer attaches its connection handler to secureConnection');
+    server.removeAllListeners('secureConnection');
+    server.on('secureConnection', (socket: TLSSocket) => {
+      this.marks.set(socket, { read: 0, written: 0 });
+      if (socket.alpnProtocol === 'h2' && parts.h2 !== undefined) {
+        parts.h2.accept(socket);
+        return;
+      }
+      http1.call(server, socket);
+    });
+  }
+
+  private stopTls(): void {
+    if (this.tls === undefined) return;
+    this.tls.tickets.stop();
+    this.tls.certificates.close();
+    this.tls.unwatchSeed();
   }
 
   /** Node reads these per connection or per check, so setting them is a live change. */
@@ -192,9 +343,10 @@ export class HttpListener implements ListenerEngine {
     mark.written = socket.bytesWritten;
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  private onRequest(req: ClientRequest, res: ClientResponse): void {
     const began = performance.now();
-    const host = normalizeHost(req.headers.host);
+    const h1 = req instanceof IncomingMessage;
+    const host = requestHost(req);
     const path = requestPath(req.url ?? '/');
     const route = this.router.match(host, path);
     const pool = route?.pool ?? '';
@@ -204,13 +356,14 @@ export class HttpListener implements ListenerEngine {
       const code = res.headersSent ? String(res.statusCode) : CLIENT_CLOSED;
       this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool, backend, code });
       this.deps.metrics.httpRequestDuration.observe({ listener: this.name, pool }, (performance.now() - began) / 1000);
-      this.accountBytes(req.socket, pool, backend);
+      // HTTP/2 streams share their connection: its bytes are not one request's.
+      if (h1) this.accountBytes(req.socket, pool, backend);
       if (this.draining) setImmediate(() => this.server.closeIdleConnections());
     });
-    if (this.draining) res.setHeader('Connection', 'close');
+    if (this.draining && h1) res.setHeader('Connection', 'close');
 
     if (!hasOneHostAtMost(req.rawHeaders)) {
-      res.setHeader('Connection', 'close');
+      if (h1) res.setHeader('Connection', 'close');
       sendPlain(res, 400, DUPLICATE_HOST);
       return;
     }
@@ -226,7 +379,8 @@ export class HttpListener implements ListenerEngine {
       return;
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
-    const headers = upstreamRequestHeaders(req.rawHeaders, { clientIp, proto: 'http' }, false);
+    const raw = h1 ? req.rawHeaders : h1RawHeadersFromH2(req.rawHeaders);
+    const headers = upstreamRequestHeaders(raw, { clientIp, proto: this.proto() }, false);
     trip.exchange = new Exchange(req, res, headers, clientIp, this.exchangeContext(picker));
     trip.exchange.start();
   }
@@ -243,7 +397,13 @@ export class HttpListener implements ListenerEngine {
       logger,
       awaitingBackend: this.awaitingBackend,
       draining: () => this.draining,
+      policy: this.policy,
+      compression: this.spec.compression?.enabled === true ? this.spec.compression : undefined,
     };
+  }
+
+  private proto(): string {
+    return this.spec.tls === undefined ? 'http' : 'https';
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -278,7 +438,7 @@ export class HttpListener implements ListenerEngine {
       return;
     }
     const clientIp = clientAddress(socket.remoteAddress);
-    const headers = upstreamRequestHeaders(req.rawHeaders, { clientIp, proto: 'http' }, true);
+    const headers = upstreamRequestHeaders(req.rawHeaders, { clientIp, proto: this.proto() }, true);
     new Tunnel(req, socket, head, headers, clientIp, {
       listener: this.name,
       picker,
@@ -287,6 +447,7 @@ export class HttpListener implements ListenerEngine {
       metrics: this.deps.metrics,
       logger: this.deps.logger,
       upstreamSockets: this.upstreamSockets,
+      backendTls: this.upstreams.backendTls(),
       onResult: record,
     }).start();
   }

@@ -1,7 +1,6 @@
 // Responses the balancer writes itself: status and metric kind decided from an LbError code.
-import type { ServerResponse } from 'node:http';
 import type { LbError, LbErrorCode } from '../errors.js';
-import type { ProxyErrorKind } from './types.js';
+import type { ClientResponse, ProxyErrorKind } from './types.js';
 
 /** HTTP status for each data-plane failure; this engine is the edge where status is decided. */
 export function statusFor(code: LbErrorCode): number {
@@ -52,11 +51,11 @@ export function kindFor(code: LbErrorCode): ProxyErrorKind | undefined {
 }
 
 /** Short plain-text reply whose body is the error message; cuts the connection once headers went out. */
-export function sendLocalReply(res: ServerResponse, err: LbError): void {
+export function sendLocalReply(res: ClientResponse, err: LbError): void {
   sendPlain(res, statusFor(err.code), err.message);
 }
 
-export function sendPlain(res: ServerResponse, status: number, body: string): void {
+export function sendPlain(res: ClientResponse, status: number, body: string): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;

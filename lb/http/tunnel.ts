@@ -1,6 +1,6 @@
 // Upgrade tunnels (WebSocket and friends): raw TCP to a backend, request head forwarded, bytes piped.
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { LbError } from '../errors.js';
 import type { DataPlaneMetrics } from '../metrics.js';
@@ -8,6 +8,7 @@ import type { BackendLease, LeaseOutcome, PoolPicker } from '../types.js';
 import { kindFor, rawReply, statusFor } from './local-reply.js';
 import { originForm } from './router.js';
 import type { FlatHeaders, HttpTimeouts } from './types.js';
+import { dialBackendSocket, type BackendTls } from './upstream-pools.js';
 
 export interface TunnelContext {
   listener: string;
@@ -18,6 +19,8 @@ export interface TunnelContext {
   logger: Logger;
   /** Backend sockets of open tunnels, so destroy() can reach them. */
   upstreamSockets: Set<Socket>;
+  /** TLS to the backend (backendTls), or undefined for plain TCP. */
+  backendTls: BackendTls | undefined;
   /** Called once when the tunnel's outcome is known: status relayed or replied, backend reached. */
   onResult(status: number, backend: string): void;
 }
@@ -77,7 +80,16 @@ export class Tunnel {
   private connect(lease: BackendLease, release: (outcome: LeaseOutcome) => void): void {
     const { ctx, client } = this;
     const name = `backend "${lease.backend}" (${lease.host}:${lease.port})`;
-    const upstream = connect({ host: lease.host, port: lease.port });
+    let dialed: ReturnType<typeof dialBackendSocket>;
+    try {
+      dialed = dialBackendSocket(lease.host, lease.port, ctx.backendTls);
+    } catch (err) {
+      release('connect-failure');
+      this.lastError = new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed: ${(err as Error).message}`);
+      this.reply(this.lastError, '');
+      return;
+    }
+    const upstream = dialed.socket;
     ctx.upstreamSockets.add(upstream);
     let connected = false;
     let status = 0;
@@ -121,7 +133,7 @@ export class Tunnel {
       client.end();
     });
 
-    upstream.once('connect', () => {
+    upstream.once(dialed.ready, () => {
       clearTimeout(connectTimer);
       if (client.destroyed) {
         upstream.destroy();

@@ -13,10 +13,13 @@
 // untouched body. Connect and response-header deadlines are ours (the connector below,
 // exchange.ts): undici runs its own on timers of about 1 s resolution.
 // Upgrades do not go through either: the tunnel (tunnel.ts) speaks raw TCP.
-import { connect } from 'node:net';
+// With backendTls the same connector dials TLS (node:tls), and the deadline covers the handshake.
+import { readFileSync } from 'node:fs';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Pool, type buildConnector } from 'undici';
 import { LbError } from '../errors.js';
-import type { HostPort } from '../types.js';
+import type { BackendTlsSpec, HostPort } from '../types.js';
 
 /** A pool unused this long is closed; backends come and go with the replicated state. */
 const UNUSED_POOL_MS = 60_000;
@@ -29,13 +32,57 @@ interface Entry {
   lastUsed: number;
 }
 
+/** How the balancer speaks TLS to backends, resolved from a BackendTlsSpec (CA file read once). */
+export interface BackendTls {
+  ca: string | undefined;
+  servername: string | undefined;
+  verify: boolean;
+  /** Set when the spec cannot be used (CA file unreadable): every connect fails with it. */
+  error: string | undefined;
+}
+
+export function resolveBackendTls(spec: BackendTlsSpec | undefined): BackendTls | undefined {
+  if (spec === undefined || !spec.enabled) return undefined;
+  let ca = spec.ca;
+  let error: string | undefined;
+  if (ca === undefined && spec.caFile !== undefined) {
+    try {
+      ca = readFileSync(spec.caFile, 'utf8');
+    } catch (err) {
+      error = `backendTls.caFile ${spec.caFile} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    }
+  }
+  return { ca, servername: spec.servername, verify: spec.verify, error };
+}
+
+/** A socket to the backend, plain or TLS; `ready` is the event that means it can carry a request. */
+export function dialBackendSocket(host: string, port: number, tls: BackendTls | undefined): { socket: Socket; ready: 'connect' | 'secureConnect' } {
+  if (tls === undefined) return { socket: connect({ host, port, noDelay: true }), ready: 'connect' };
+  if (tls.error !== undefined) throw new Error(tls.error);
+  const options: ConnectionOptions = { host, port, rejectUnauthorized: tls.verify, ALPNProtocols: ['http/1.1'] };
+  const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
+  // SNI carries names only (RFC 6066 3); an IP backend is verified against its IP SANs instead.
+  if (servername !== undefined) options.servername = servername;
+  if (tls.ca !== undefined) options.ca = tls.ca;
+  const socket = tlsConnect(options);
+  socket.setNoDelay(true);
+  return { socket, ready: 'secureConnect' };
+}
+
 /**
- * TCP connector with a native connect deadline. undici's own connect timeout runs on its
- * coarse "fast timers" (about 1 s resolution); this one is exact, and reads the live value.
+ * TCP (or TLS) connector with a native connect deadline. undici's own connect timeout runs on
+ * its coarse "fast timers" (about 1 s resolution); this one is exact, and reads the live value.
  */
-function connector(connectMs: () => number): buildConnector.connector {
+function connector(connectMs: () => number, tls: () => BackendTls | undefined): buildConnector.connector {
   return (opts, callback) => {
-    const socket = connect({ host: opts.hostname, port: Number(opts.port), noDelay: true });
+    let dialed: ReturnType<typeof dialBackendSocket>;
+    try {
+      dialed = dialBackendSocket(opts.hostname, Number(opts.port), tls());
+    } catch (err) {
+      callback(err instanceof Error ? err : new Error(String(err)), null);
+      return;
+    }
+    const { socket, ready } = dialed;
     socket.setKeepAlive(true, 60_000);
     const ms = connectMs();
     const timer = setTimeout(() => {
@@ -46,7 +93,7 @@ function connector(connectMs: () => number): buildConnector.connector {
       callback(err, null);
     };
     socket.once('error', onError);
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       clearTimeout(timer);
       socket.off('error', onError);
       callback(null, socket);
@@ -66,6 +113,8 @@ export class UpstreamPools {
   private readonly sweeper: NodeJS.Timeout;
   private connectMs: number;
   private idleMs: number;
+  private tls: BackendTls | undefined;
+  private tlsSpec = 'null';
 
   constructor(connectMs: number, idleMs: number) {
     this.connectMs = connectMs;
@@ -82,7 +131,10 @@ export class UpstreamPools {
         pool: new Pool(origin(to), {
           connections: null,
           pipelining: 1,
-          connect: connector(() => this.connectMs),
+          connect: connector(
+            () => this.connectMs,
+            () => this.tls,
+          ),
           keepAliveMaxTimeout: Math.max(1000, this.idleMs),
           maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
         }),
@@ -104,6 +156,20 @@ export class UpstreamPools {
     this.idleMs = idleMs;
     for (const entry of this.entries.values()) this.retire(entry.pool);
     this.entries.clear();
+  }
+
+  /** A changed backend TLS setting retires the current pools: their connections were made under the old one. */
+  setBackendTls(spec: BackendTlsSpec | undefined): void {
+    const key = JSON.stringify(spec ?? null);
+    if (key === this.tlsSpec) return;
+    this.tlsSpec = key;
+    this.tls = resolveBackendTls(spec);
+    for (const entry of this.entries.values()) this.retire(entry.pool);
+    this.entries.clear();
+  }
+
+  backendTls(): BackendTls | undefined {
+    return this.tls;
   }
 
   private retire(pool: Pool): void {
