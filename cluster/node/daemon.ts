@@ -148,6 +148,7 @@ export class BallastNode {
       logger: logger.child({ component: 'raft' }),
       heartbeatMs: config.cluster.heartbeatMs,
       electionTimeoutMs: config.cluster.electionTimeoutMs,
+      electionJitterMs: config.cluster.electionJitterMs,
       snapshotEvery: config.cluster.snapshotCount,
       onRole: (soft) => this.onRole(soft),
       onLease: (lease, soft) => this.vip?.sync(lease, soft),
