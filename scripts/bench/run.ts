@@ -29,7 +29,7 @@ const USAGE = `usage: npm run bench -- [options]
   --quick               smoke run: 1 round of 3 s runs, 1 s warm-up, 2 GiB bulk, 5 s health phases
   --rounds N            runs per target and scenario, interleaved; the median is shown (default 3)
   --duration S          seconds per measured run (default 4)
-  --warmup S            seconds of warm-up before a target's first run of a scenario (default 2)
+  --warmup S            seconds of warm-up before a target's first run of a scenario (default 1)
   --connections N       wrk connections (default 50)
   --threads N           wrk threads (default min(cores, 2))
   --bulk-mib N          TCP bulk MiB per run, bounded by --duration too (default 8192)
@@ -112,7 +112,7 @@ function parseSettings(argv: string[]): Settings | null {
   return {
     rounds: Math.round(positive(values.rounds, quick ? 1 : 3, 'rounds')),
     seconds: positive(values.duration, quick ? 3 : 4, 'duration'),
-    warmupSeconds: positive(values.warmup, quick ? 1 : 2, 'warmup'),
+    warmupSeconds: positive(values.warmup, 1, 'warmup'),
     connections: Math.round(positive(values.connections, 50, 'connections')),
     threads: Math.round(positive(values.threads, Math.min(cores, 2), 'threads')),
     bulkBytes: Math.round(positive(values['bulk-mib'], quick ? 2048 : 8192, 'bulk-mib') * 2 ** 20),
