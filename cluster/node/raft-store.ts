@@ -62,7 +62,10 @@ export class RaftStateStore implements StateStore {
   private readonly machine = new StateMachine();
   private readonly changeListeners: ((s: DataPlaneState) => void)[] = [];
   private readonly waiters = new Map<number, Waiter>();
-  private readonly forwarded = new Map<number, { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly forwarded = new Map<
+    number,
+    { leader: NodeId; resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   private readonly reads = new Map<string, { index: number | null; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly lastContact = new Map<NodeId, number>();
   private readonly versionWaiters = new Set<() => void>();
@@ -266,9 +269,28 @@ export class RaftStateStore implements StateStore {
         this.forwarded.delete(req);
         reject(new ClusterError('CLUSTER_ERR_TIMEOUT', `leader ${leader} did not confirm the write within ${timeoutMs}ms; it may still apply`));
       }, timeoutMs);
-      this.forwarded.set(req, { resolve, reject, timer });
+      this.forwarded.set(req, { leader, resolve, reject, timer });
       this.opts.transport.send(leader, { kind: 'propose', req, cmd });
     });
+  }
+
+  /**
+   * A write forwarded to a leader that is no longer the leader will never be answered by it: say
+   * so as soon as we know, instead of at the propose timeout. The old leader may have committed it
+   * before it went, so the caller hears "unknown outcome", not "failed".
+   */
+  private failForwardsTo(current: NodeId | null): void {
+    for (const [req, f] of this.forwarded) {
+      if (f.leader === current) continue;
+      this.forwarded.delete(req);
+      clearTimeout(f.timer);
+      f.reject(
+        new ClusterError(
+          'CLUSTER_ERR_TIMEOUT',
+          `leader ${f.leader} was lost before it confirmed the write; it may or may not have applied: read back before retrying`,
+        ),
+      );
+    }
   }
 
   private translate(err: unknown): Error {
@@ -357,6 +379,7 @@ export class RaftStateStore implements StateStore {
       this.opts.logger.info({ role: rd.softState.role, leader: rd.softState.leader, term: rd.softState.term }, 'raft role changed');
       this.opts.onRole?.(rd.softState);
       if (rd.softState.role !== 'leader') this.failWaiters('leadership changed before the write committed; retry');
+      this.failForwardsTo(rd.softState.leader);
     }
     // The lease can end inside this Ready (a leadership transfer gives it up before TimeoutNow is
     // sent): let the node release the VIP before any message goes out.
