@@ -68,6 +68,10 @@ export async function startAdminCluster(): Promise<AdminCluster> {
       secret: 'panel-test-cluster-secret',
       peers: specs.map((p) => ({ id: p.id, address: `127.0.0.1:${p.peer}` })),
       vip: { address: '198.18.0.100/24', interface: 'lo', driver: 'noop' },
+      // The tests share a loaded 2-core machine with browsers and other suites: at the default 1 s
+      // a starved event loop costs the leader its term now and then, which these tests are not about.
+      heartbeat: '250ms',
+      electionTimeout: '3s',
     },
     admin: ADMIN,
     bootstrap: {
