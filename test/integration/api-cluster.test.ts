@@ -2,6 +2,7 @@
 // a write on a follower is forwarded, commits, and reads back on every node (each read naming its
 // node and commit index); the audit entry is replicated; ctl prints tables and --json; with two
 // nodes gone, writes get 503 saying there is no quorum and change nothing, while reads still answer.
+// A leadership transfer asked of a follower is passed to the leader.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, type AdminCluster, eventually, startAdminCluster } from '../support/admin-cluster.js';
@@ -120,6 +121,20 @@ describe('admin API on a three-node cluster', { timeout: 300_000 }, () => {
     const gone = await ctl(f, 'delete-pool', 'cache');
     assert.equal(gone.code, 0, gone.stderr);
     assert.equal((await cluster.call(leader, 'GET', '/api/v1/pools/cache')).status, 404);
+  });
+
+  it('passes a leadership transfer asked of a follower to the leader; the VIP follows', async () => {
+    const f = followers[1]!;
+    const r = await cluster.call<Meta & { to: string }>(f, 'POST', '/api/v1/cluster/transfer-leadership', {});
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.to, f, 'a follower asked without a target offers itself');
+    await eventually(`${f} leads and holds the VIP`, 30_000, async () => {
+      const c = await cluster.api<{ leader: string | null; vip: { holder: string | null } }>(f, '/api/v1/cluster');
+      return c.leader === f && c.vip.holder === f ? true : undefined;
+    });
+    const same = await cluster.call<ErrorBody>(f, 'POST', '/api/v1/cluster/transfer-leadership', { to: f });
+    assert.equal(same.status, 409, JSON.stringify(same.body));
+    assert.equal(same.body.error.field, 'to');
   });
 
   it('with two nodes gone: writes get 503 saying there is no quorum and change nothing; reads still answer', async () => {
