@@ -21,7 +21,9 @@ import type { StateStore } from './types.js';
 export type PeerMessage =
   | { kind: 'raft'; m: Message }
   | { kind: 'propose'; req: number; cmd: StateCommand }
-  | { kind: 'proposed'; req: number; result: ApplyResult | null; error: { code: string; message: string } | null };
+  | { kind: 'proposed'; req: number; result: ApplyResult | null; error: { code: string; message: string } | null }
+  /** A follower asks the leader to hand leadership to `to` (an operator acted on the follower's API). */
+  | { kind: 'transfer'; to: NodeId };
 
 export interface RaftStoreOptions {
   id: NodeId;
@@ -212,6 +214,18 @@ export class RaftStateStore implements StateStore {
     this.pump();
   }
 
+  /**
+   * Leadership transfer from any node: the leader starts it here, a follower passes it to the
+   * leader (fire and forget, as the leader's own transfer: GET /cluster shows when it is done).
+   */
+  requestTransfer(to: NodeId): void {
+    const soft = this.node.softState();
+    if (soft.role === 'leader') return this.transferLeadership(to);
+    if (!soft.leader) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no leader: the cluster has no quorum right now; retry when a leader is elected');
+    if (soft.leader === to) return;
+    this.opts.transport.send(soft.leader, { kind: 'transfer', to });
+  }
+
   async close(): Promise<void> {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
@@ -326,6 +340,14 @@ export class RaftStateStore implements StateStore {
             this.opts.transport.send(from, { kind: 'proposed', req: msg.req, result: null, error: { code: (e as ClusterError).code ?? 'CLUSTER_ERR_TIMEOUT', message: e.message } });
           },
         );
+        return;
+      case 'transfer':
+        if (this.node.softState().role !== 'leader') return;
+        try {
+          this.transferLeadership(msg.to);
+        } catch (err) {
+          this.opts.logger.warn({ err, from, to: msg.to }, 'forwarded leadership transfer refused');
+        }
         return;
       case 'proposed': {
         const f = this.forwarded.get(msg.req);
