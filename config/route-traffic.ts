@@ -74,11 +74,6 @@ export function applyStickiness(spec: PoolSpec, input: PoolInput, field: string)
   }
 }
 
-/** The cookie a sticky pool uses. */
-export function stickyCookieName(spec: PoolSpec): string {
-  return spec.stickyCookie ?? `ballast_${spec.name}`;
-}
-
 /** Route fields read back in input form (so a GET body can be PUT back). */
 export function routeInput(r: RouteSpec): RouteInput {
   const out: RouteInput = { pathPrefix: r.pathPrefix };
