@@ -18,6 +18,10 @@ export function cacheRoutes(api: ApiContext): ApiRoute[] {
       schema: { querystring: CacheQuery, response: { 200: CachePurgeResponse } },
     }, async (ctx) => {
       const { listener, route, prefix } = ctx.query;
+      // A query filter, not a resource in the path: an unknown listener is a bad request (400).
+      if (listener !== undefined && !api.deps.store.read().listeners.some((l) => l.name === listener)) {
+        throw new WebError('WEB_ERR_INVALID', `listener: no listener named "${listener}"`, { field: 'listener' });
+      }
       const purge = {
         ...(listener === undefined ? {} : { listener }),
         ...(route === undefined ? {} : { route }),
