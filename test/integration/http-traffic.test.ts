@@ -134,7 +134,7 @@ test('split 95/5 over 10,000 requests lands within ±1.5%; header and cookie pin
   const current = await api(n, 'GET', '/api/v1/listeners/web');
   const listener = current.json['listener'] as Record<string, unknown> & { routes: { split: { pool: string; weight: number }[] }[] };
   assert.deepEqual(listener.routes[0]?.split, [{ pool: 'v1', weight: 95 }, { pool: 'v2', weight: 5 }], 'the split reads back in input form');
-  listener.routes[0]!.split = [{ pool: 'v1', weight: 100 }, { pool: 'v2', weight: 0 }];
+  listener.routes[0].split = [{ pool: 'v1', weight: 100 }, { pool: 'v2', weight: 0 }];
   delete listener['port'];
   const put = await api(n, 'PUT', '/api/v1/listeners/web', listener);
   assert.equal(put.status, 200, JSON.stringify(put.json));

@@ -48,7 +48,7 @@ test('sticky picker: honours an eligible backend, re-picks an ineligible one and
     { name: 'app', stickiness: 'cookie', backends: [{ name: 'a', address: '127.0.0.1:1' }, { name: 'b', address: '127.0.0.1:2' }, { name: 'c', address: '127.0.0.1:3', maxConns: 1 }] },
     'p',
   );
-  const pool = new PoolRuntime(spec, { now: () => 0, metrics: undefined, health: {} });
+  const pool = new PoolRuntime(spec, { now: () => 0, health: {} });
   assert.equal(pool.stickyCookie(), 'ballast_app');
   for (let i = 0; i < 20; i++) {
     const s = new StickyPicker(pool, 'b');
