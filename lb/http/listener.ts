@@ -458,7 +458,13 @@ export class HttpListener implements ListenerEngine {
     const host = normalizeHost(req.headers.host);
     const path = requestPath(req.url ?? '/');
     const route = this.router.match(host, path);
-    const pool = route?.pool ?? '';
+    // A split route's upgrade follows the split (and its pins); no cookie can be set on a 101.
+    const split = route === undefined ? undefined : this.extras.split(route);
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const pool = split?.choose(header, (name) => requestCookie(req, name)).pool ?? route?.pool ?? '';
     let backend = '';
     socket.once('close', () => this.accountBytes(socket, pool, backend));
     const record = (status: number, reached: string): void => {
@@ -472,12 +478,12 @@ export class HttpListener implements ListenerEngine {
       socket.end(rawReply(400, 'Bad Request', DUPLICATE_HOST));
       return;
     }
-    const picker = route === undefined ? undefined : this.deps.pools(route.pool);
+    const picker = route === undefined ? undefined : this.deps.pools(pool);
     if (route === undefined || picker === undefined) {
       const [status, kind, body] =
         route === undefined
           ? ([404, 'no_route', `no route for ${host === '' ? '-' : host} ${path}`] as const)
-          : ([503, 'no_backend', `no healthy backend in pool "${route.pool}"`] as const);
+          : ([503, 'no_backend', `no healthy backend in pool "${pool}"`] as const);
       this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool, kind });
       record(status, '');
       socket.on('error', () => socket.destroy());
