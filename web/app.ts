@@ -4,6 +4,7 @@
 import Fastify, { type FastifyRequest } from 'fastify';
 import { createApiContext } from './api-context.js';
 import { auditRoutes } from './audit-routes.js';
+import { certificateRoutes } from './certificate-routes.js';
 import { Authenticator } from './authenticator.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { errorHandler } from './error-reply.js';
@@ -76,6 +77,7 @@ export function buildApp(deps: AdminDeps) {
     ...tokenRoutes(api),
     ...auditRoutes(api),
     ...metricsRoutes(api),
+    ...certificateRoutes(api),
   ];
   routes.push(...docsRoutes(routes));
   registerRoutes(app, routes);
