@@ -175,6 +175,26 @@ describe('TLS termination', () => {
     }
   });
 
+  it('a ticket issued by one worker resumes on another worker with the same seed, and not under another seed', async () => {
+    const os = await origins(1);
+    const seed = randomBytes(32).toString('base64');
+    // Each DataPlane is what one worker process runs; the node gives all of them the same seed.
+    const a = await plane(state([tlsListener()], [pool('web', os)], [], seed));
+    const b = await plane(state([tlsListener()], [pool('web', os)], [], seed));
+    const c = await plane(state([tlsListener()], [pool('web', os)], [], randomBytes(32).toString('base64')));
+    for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
+      const first = tls.connect({ host: '127.0.0.1', port: a.port('web'), ca: pki.rootCert, servername: 'a.example.test', maxVersion });
+      const [ticket] = (await once(first, 'session')) as [Buffer];
+      first.end();
+      const same = await handshake(b.port('web'), { servername: 'a.example.test', maxVersion, session: ticket });
+      assert.equal(same.isSessionReused(), true, `${maxVersion}: resumed on the other worker`);
+      same.end();
+      const other = await handshake(c.port('web'), { servername: 'a.example.test', maxVersion, session: ticket });
+      assert.equal(other.isSessionReused(), false, `${maxVersion}: another seed cannot open the ticket`);
+      other.end();
+    }
+  });
+
   it('replaces a cluster certificate live: an open keep-alive connection keeps working, new handshakes get the new one', async () => {
     const os = await origins(1);
     const v1 = pki.leaf('swap1', ['swap.example.test']);
