@@ -26,7 +26,7 @@ function readPem(path: string | undefined, flag: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new RangeError(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new RangeError(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
 }
 

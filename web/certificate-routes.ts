@@ -1,7 +1,7 @@
 // /api/v1/certificates: TLS certificates as cluster state. Uploads are checked here (chain, key,
 // validity) and their keys sealed before the command is proposed; reads never return a key.
 import { Type } from '@sinclair/typebox';
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { prepareCertificate } from '../lb/tls/certificate-upload.js';
 import { EXPIRY_WARNING_MS } from '../lb/tls/certificate-expiry.js';
 import { splitChain } from '../lb/tls/certificate.js';

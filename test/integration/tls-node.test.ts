@@ -133,7 +133,7 @@ function ownerOfLocalPort(port: number, pids: number[]): number | undefined {
   }
   for (const pid of pids) {
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      let link = '';
+      let link: string;
       try {
         link = readlinkSync(`/proc/${pid}/fd/${fd}`);
       } catch {
@@ -192,7 +192,7 @@ test('replacing the certificate (ballast ctl cert add --replace) keeps an open k
         .get({ host: '127.0.0.1', port: tlsPort, path: '/', servername: 'site.example.test', ca: pki.rootCert, agent }, (res) => {
           const socket = res.socket as tls.TLSSocket;
           res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, socket, hsts: res.headers['strict-transport-security'] as string | undefined }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, socket, hsts: res.headers['strict-transport-security'] }));
         })
         .on('error', reject);
     });

@@ -137,7 +137,7 @@ describe('expiry metric and warning', () => {
     const owner = {};
     expiry.track(owner, new Map([['far', now + 90 * 86_400_000], ['soon', now + 10 * 86_400_000]]));
     const metric = await registry.getSingleMetric('ballast_certificate_expiry_seconds')?.get();
-    const values = Object.fromEntries((metric?.values ?? []).map((v) => [v.labels['certificate'], v.value]));
+    const values = Object.fromEntries((metric?.values ?? []).map((v): [string, number] => [String(v.labels['certificate']), v.value]));
     assert.deepEqual(values, { far: 90 * 86_400, soon: 10 * 86_400 });
     await new Promise((r) => setImmediate(r));
     assert.equal(lines.length, 1);

@@ -24,7 +24,7 @@ import { startOrigin, type Origin } from '../support/origin-server.js';
 import { createTestPki, type Leaf, type TestPki } from '../support/test-pki.js';
 
 const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'silent' });
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
 });
@@ -106,7 +106,7 @@ function tlsListener(extra: Partial<ListenerInput> = {}, tlsExtra: Record<string
     routes: [{ pathPrefix: '/', pool: 'web' }],
     tls: { certificates: [{ certFile: fallback.chainFile, keyFile: fallback.keyFile }, { cert: exact.chain, key: exact.key }, { certFile: wild.chainFile, keyFile: wild.keyFile }], ...tlsExtra },
     ...extra,
-  } as ListenerInput;
+  };
 }
 
 describe('TLS termination', () => {
@@ -225,11 +225,11 @@ describe('TLS termination', () => {
   it('refuses to start a listener whose certificate file does not match its key, naming the field', async () => {
     const os = await origins(1);
     assert.throws(
-      () => normalizeListener({ ...tlsListener(), tls: { certificates: [{ certFile: exact.chainFile, keyFile: wild.keyFile }] } } as ListenerInput, 'listeners[0]'),
+      () => normalizeListener({ ...tlsListener(), tls: { certificates: [{ certFile: exact.chainFile, keyFile: wild.keyFile }] } }, 'listeners[0]'),
       /listeners\[0\]\.tls\.certificates\[0\]: the private key does not match the certificate "a\.example\.test"/,
     );
     assert.throws(
-      () => normalizeListener({ ...tlsListener(), tls: { certificates: [{ certFile: exact.chainFile }] } } as ListenerInput, 'l'),
+      () => normalizeListener({ ...tlsListener(), tls: { certificates: [{ certFile: exact.chainFile }] } }, 'l'),
       /l\.tls\.certificates\[0\]\.keyFile: is required with certFile/,
     );
     // A named certificate the state does not hold: the listener reports it and does not listen.
