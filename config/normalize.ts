@@ -124,7 +124,7 @@ export function normalizePool(input: PoolInput, field: string): PoolSpec {
 export function normalizeListener(input: ListenerInput, field: string): ListenerSpec {
   const bind = parseAddress(input.bind);
   if (input.mode === 'tcp') {
-    if (!input.pool && !input.sniRoutes?.length) throw invalid(`${field}.pool`, 'is required for a tcp listener (the fallback pool when it has sniRoutes)');
+    if (!input.pool && !input.sniRoutes?.length) throw invalid(`${field}.pool`, 'is required for a tcp listener');
     if (input.routes?.length) throw invalid(`${field}.routes`, 'only http listeners have routes; use pool');
   } else {
     if (input.pool) throw invalid(`${field}.pool`, 'http listeners route by routes[]; remove pool');

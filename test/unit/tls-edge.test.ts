@@ -562,3 +562,36 @@ describe('TLS passthrough in TCP mode', () => {
     }
   });
 });
+
+describe('runtime changes', () => {
+  it('compression, header policy and HSTS change live on a TLS listener: the open keep-alive connection sees them; turning h2 off replaces the listener', async () => {
+    const origin = await contentOrigin();
+    cleanups.push(() => origin.close());
+    const pools: PoolInput[] = [{ name: 'c', backends: [{ name: 'c1', address: `127.0.0.1:${origin.port}` }] }];
+    const base = tlsListener({ routes: [{ pathPrefix: '/', pool: 'c' }] });
+    const { dp, port } = await plane(state([base], pools));
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    const opts = { agent, headers: { 'accept-encoding': 'gzip' } };
+    const before = await httpsGet(port('web'), '/big', opts);
+    assert.equal(before.headers['content-encoding'], undefined);
+    assert.equal(before.headers['server'], 'Apache/2.4');
+
+    const changed = tlsListener({ routes: [{ pathPrefix: '/', pool: 'c' }], compression: {}, headers: { hideServer: true } }, { hsts: { maxAge: 60 } });
+    assert.deepEqual((await dp.apply(state([changed], pools))).errors, {});
+    const after1 = await httpsGet(port('web'), '/big', opts);
+    assert.equal(after1.socket, before.socket, 'same connection, no listener restart');
+    assert.equal(after1.headers['content-encoding'], 'gzip');
+    assert.ok(zlib.gunzipSync(after1.body).equals(origin.big));
+    assert.equal(after1.headers['server'], undefined);
+    assert.equal(after1.headers['x-powered-by'], undefined);
+    assert.equal(after1.headers['strict-transport-security'], 'max-age=60');
+
+    const noH2 = tlsListener({ routes: [{ pathPrefix: '/', pool: 'c' }] }, { http2: false });
+    const report = await dp.apply(state([noH2], pools));
+    assert.deepEqual(report.errors, {});
+    const s = await handshake(report.listening['web'] ?? 0, { servername: 'a.example.test', ALPNProtocols: ['h2', 'http/1.1'] });
+    assert.equal(s.alpnProtocol, 'http/1.1', 'h2 no longer offered');
+    s.end();
+  });
+});
