@@ -276,6 +276,13 @@ test('certificates: upload checked and sealed, read back with expiry and no key,
     assert.equal(one.json<{ certificate: { chainLength: number } }>().certificate.chainLength, 2);
     const l = await call('POST', '/api/v1/listeners', { body: { name: 'tls', mode: 'http', bind: '127.0.0.1:18443', routes: [{ pathPrefix: '/', pool: 'web' }], tls: { certificates: [{ name: 'site' }] } } });
     assert.equal(l.statusCode, 201, l.body);
+    // Read back in the input form, so the body can be PUT back.
+    assert.deepEqual(l.json<{ listener: { tls: unknown } }>().listener.tls, { certificates: [{ name: 'site' }], minVersion: 'TLSv1.2', http2: true });
+    const inline = await call('POST', '/api/v1/listeners', { body: { name: 'tls2', mode: 'http', bind: '127.0.0.1:18444', routes: [{ pathPrefix: '/', pool: 'web' }], tls: { certificates: [{ cert: a.chain, key: a.key }] }, compression: {}, headers: { hideServer: 'edge' } } });
+    assert.equal(inline.statusCode, 201, inline.body);
+    assert.ok(!inline.body.includes('PRIVATE KEY'), 'an inline key is never read back');
+    assert.equal(inline.json<{ listener: { headers: { hideServer: string } } }>().listener.headers.hideServer, 'edge');
+    assert.equal((await call('DELETE', '/api/v1/listeners/{listener}', { params: { listener: 'tls2' } })).statusCode, 200);
     const inUse = await call('DELETE', '/api/v1/certificates/{name}', { params: { name: 'site' } });
     assert.equal(inUse.statusCode, 409);
     assert.equal((await call('DELETE', '/api/v1/listeners/{listener}', { params: { listener: 'tls' } })).statusCode, 200);
