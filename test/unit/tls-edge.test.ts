@@ -296,7 +296,7 @@ describe('HTTP/2 at the edge', () => {
   });
 });
 
-/** An origin that answers /big (streamed in chunks), /tiny, /gz (already gzip), /slowstream. */
+/** An origin that answers /big (streamed in chunks), /tiny, /gz (already gzip), /png, /echo (hash of the body), /slowstream. */
 async function contentOrigin(): Promise<{ port: number; big: Buffer; release: () => void; close: () => Promise<void> }> {
   const big = Buffer.from(Array.from({ length: 4000 }, (_, i) => `line ${i} of a compressible text body\n`).join(''));
   let release: () => void = () => undefined;
@@ -314,6 +314,16 @@ async function contentOrigin(): Promise<{ port: number; big: Buffer; release: ()
       case '/gz': {
         const gz = zlib.gzipSync(big);
         res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(gz.length) }).end(gz);
+        return;
+      }
+      case '/echo': {
+        const h = createHash('sha256');
+        let n = 0;
+        req.on('data', (c: Buffer) => {
+          h.update(c);
+          n += c.length;
+        });
+        req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`${n}:${h.digest('hex')}`));
         return;
       }
       case '/png':
@@ -593,5 +603,31 @@ describe('runtime changes', () => {
     const s = await handshake(report.listening['web'] ?? 0, { servername: 'a.example.test', ALPNProtocols: ['h2', 'http/1.1'] });
     assert.equal(s.alpnProtocol, 'http/1.1', 'h2 no longer offered');
     s.end();
+  });
+});
+
+describe('HTTP/2 request bodies', () => {
+  it('uploads on concurrent h2 streams reach the HTTP/1.1 backend byte for byte', async () => {
+    const origin = await contentOrigin();
+    cleanups.push(() => origin.close());
+    const { port } = await plane(state([tlsListener({ routes: [{ pathPrefix: '/', pool: 'c' }] })], [{ name: 'c', backends: [{ name: 'c1', address: `127.0.0.1:${origin.port}` }] }]));
+    const session = http2.connect(`https://127.0.0.1:${port('web')}`, { ca: pki.rootCert, servername: 'a.example.test' });
+    cleanups.push(() => session.destroy());
+    const bodies = Array.from({ length: 8 }, () => randomBytes(200_000));
+    const answers = await Promise.all(
+      bodies.map(
+        (body) =>
+          new Promise<string>((resolve, reject) => {
+            const req = session.request({ ':method': 'POST', ':path': '/echo', 'content-type': 'application/octet-stream' });
+            let text = '';
+            req.on('data', (c: Buffer) => (text += c.toString()));
+            req.on('end', () => resolve(text));
+            req.on('error', reject);
+            req.end(body);
+          }),
+      ),
+    );
+    answers.forEach((a, i) => assert.equal(a, `${bodies[i]!.length}:${createHash('sha256').update(bodies[i]!).digest('hex')}`));
+    session.close();
   });
 });
