@@ -14,6 +14,7 @@ import { HttpChecker } from '../../lb/health/http-checker.js';
 import { HealthMonitor } from '../../lb/health/monitor.js';
 import { TcpChecker } from '../../lb/health/tcp-checker.js';
 import type { HealthTransition } from '../../lb/health/types.js';
+import { sealInlineKeys } from '../../lb/tls/inline-keys.js';
 import type { SealKey } from '../../lb/tls/key-seal.js';
 import { workerState } from '../../lb/tls/worker-secrets.js';
 import type { DataPlaneState } from '../../lb/types.js';
@@ -208,7 +209,9 @@ export class BallastNode {
     if (config.bootstrap.listeners.length === 0 && config.bootstrap.pools.length === 0) return;
     try {
       // Idempotent: the state machine applies a bootstrap only to an empty state.
-      const r = await store.propose({ v: 1, op: 'bootstrap', listeners: config.bootstrap.listeners, pools: config.bootstrap.pools });
+      const seal = this.sealKey;
+      const listeners = seal === null ? config.bootstrap.listeners : config.bootstrap.listeners.map((l) => sealInlineKeys(l, seal));
+      const r = await store.propose({ v: 1, op: 'bootstrap', listeners, pools: config.bootstrap.pools });
       if (!r.ok) logger.error({ field: r.error.field }, `bootstrap refused: ${r.error.message}`);
       else logger.info({ listeners: config.bootstrap.listeners.length, pools: config.bootstrap.pools.length }, 'applied bootstrap from config');
     } catch (err) {

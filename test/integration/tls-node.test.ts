@@ -146,6 +146,26 @@ function ownerOfLocalPort(port: number, pids: number[]): number | undefined {
   return undefined;
 }
 
+test('a listener with an inline certificate: its key is sealed in the state and opened for the workers', async () => {
+  const inline = pki.leaf('inline', ['inline.example.test']);
+  const port = await freePort();
+  const created = await api('POST', '/api/v1/listeners', {
+    name: 'inline',
+    mode: 'http',
+    bind: `127.0.0.1:${port}`,
+    routes: [{ pathPrefix: '/', pool: 'web' }],
+    tls: { certificates: [{ cert: inline.chain, key: inline.key }] },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.ok(!JSON.stringify(tn.node.store!.read()).includes('PRIVATE KEY'), 'no plaintext key in the replicated state');
+  await until('both workers listen', () => tn.node.supervisor!.status().every((w) => w.listening['inline'] === port));
+  const s = tls.connect({ host: '127.0.0.1', port, servername: 'inline.example.test', ca: pki.rootCert });
+  await once(s, 'secureConnect');
+  assert.equal(s.getPeerCertificate().fingerprint256, fingerprint(inline.cert));
+  s.end();
+  assert.equal((await api('DELETE', '/api/v1/listeners/inline')).status, 200);
+});
+
 test('sessions resume on any worker of the node (shared ticket keys): every resumed handshake is reported reused', async () => {
   const first = tls.connect({ host: '127.0.0.1', port: tlsPort, servername: 'site.example.test', ca: pki.rootCert });
   const [ticket] = (await once(first, 'session')) as [Buffer];

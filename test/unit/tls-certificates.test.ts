@@ -18,6 +18,7 @@ import { peekClientHello } from '../../lb/tls/client-hello.js';
 import { TlsError } from '../../lb/tls/errors.js';
 import { HostTable } from '../../lb/tls/host-table.js';
 import { deriveSealKey, isSealed, unsealPrivateKey } from '../../lb/tls/key-seal.js';
+import { sealInlineKeys } from '../../lb/tls/inline-keys.js';
 import { ticketKeysFor } from '../../lb/tls/ticket-keys.js';
 import { workerState } from '../../lb/tls/worker-secrets.js';
 import { createTestPki, type Leaf, type TestPki } from '../support/test-pki.js';
@@ -86,6 +87,22 @@ describe('sealed keys', () => {
     assert.ok(isSealed(r.state.certificates?.[1]?.key ?? ''));
     assert.match(r.errors['b'] ?? '', /another cluster secret/);
     assert.equal(r.state.ticketSeed, seed.toString('base64'));
+  });
+});
+
+describe('inline listener keys', () => {
+  it('are sealed for the state, bound to listener and position, and opened for workers', () => {
+    const spec = normalizeListener({ name: 'web', mode: 'http', bind: '127.0.0.1:8443', routes: [{ pathPrefix: '/', pool: 'web' }], tls: { certificates: [{ name: 'site' }, { cert: good.chain, key: good.key }] } }, 'l');
+    const sealed = sealInlineKeys(spec, seal);
+    assert.ok(!JSON.stringify(sealed).includes('PRIVATE KEY'));
+    assert.deepEqual(sealed.tls?.certificates[0], { name: 'site' });
+    assert.equal(sealInlineKeys(sealed, seal), sealed, 'sealing twice changes nothing');
+    const opened = workerState({ version: 1, listeners: [sealed], pools: [], health: {} }, seal, Buffer.alloc(32));
+    assert.deepEqual(opened.state.listeners[0]?.tls?.certificates[1], { cert: good.chain, key: good.key });
+    assert.deepEqual(opened.errors, {});
+    const moved = { ...sealed, name: 'other' };
+    const refused = workerState({ version: 1, listeners: [moved], pools: [], health: {} }, seal, Buffer.alloc(32));
+    assert.match(refused.errors['listener:other#1'] ?? '', /does not open/);
   });
 });
 

@@ -281,6 +281,7 @@ test('certificates: upload checked and sealed, read back with expiry and no key,
     const inline = await call('POST', '/api/v1/listeners', { body: { name: 'tls2', mode: 'http', bind: '127.0.0.1:18444', routes: [{ pathPrefix: '/', pool: 'web' }], tls: { certificates: [{ cert: a.chain, key: a.key }] }, compression: {}, headers: { hideServer: 'edge' } } });
     assert.equal(inline.statusCode, 201, inline.body);
     assert.ok(!inline.body.includes('PRIVATE KEY'), 'an inline key is never read back');
+    assert.ok(!fx.stateFile().includes('PRIVATE KEY'), 'and it is sealed in the replicated state');
     assert.equal(inline.json<{ listener: { headers: { hideServer: string } } }>().listener.headers.hideServer, 'edge');
     assert.equal((await call('DELETE', '/api/v1/listeners/{listener}', { params: { listener: 'tls2' } })).statusCode, 200);
     const inUse = await call('DELETE', '/api/v1/certificates/{name}', { params: { name: 'site' } });
