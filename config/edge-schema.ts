@@ -82,6 +82,7 @@ export const BackendTlsInput = Type.Union([
       caFile: Type.Optional(Type.String({ minLength: 1 })),
       servername: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
       verify: Type.Optional(Type.Boolean()),
+      http2: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: false },
   ),

@@ -82,6 +82,7 @@ function backendTlsSpec(input: NonNullable<ListenerInput['backendTls']>, field: 
   if (input.ca !== undefined) spec.ca = input.ca;
   if (input.caFile !== undefined) spec.caFile = input.caFile;
   if (input.servername !== undefined) spec.servername = input.servername;
+  if (input.http2 === true) spec.http2 = true;
   return spec.enabled ? spec : undefined;
 }
 

@@ -12,7 +12,7 @@ export interface ListenerEdgeViewT {
   tls?: TlsInput;
   compression?: CompressionInput;
   headers?: HeadersInput;
-  backendTls?: { enabled?: boolean; ca?: string; caFile?: string; servername?: string; verify?: boolean };
+  backendTls?: { enabled?: boolean; ca?: string; caFile?: string; servername?: string; verify?: boolean; http2?: boolean };
   sniRoutes?: { host: string; pool: string }[];
 }
 

@@ -631,3 +631,64 @@ describe('HTTP/2 request bodies', () => {
     session.close();
   });
 });
+
+describe('gRPC passthrough', () => {
+  it('an h2 client reaches an h2 (TLS) backend with TE: trailers; the grpc-status trailers come back', async () => {
+    const backendCert = pki.leaf('grpc', ['grpc.internal.test'], { ips: ['127.0.0.1'] });
+    const seen: { te: string | undefined; body: Buffer; proto: string }[] = [];
+    const server = http2.createSecureServer({ cert: backendCert.chain, key: backendCert.key });
+    server.on('stream', (stream, headers) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        seen.push({ te: headers['te'] as string | undefined, body: Buffer.concat(chunks), proto: (stream.session?.socket as tls.TLSSocket | undefined)?.alpnProtocol || '' });
+        // A gRPC reply: one length-prefixed message, then the status in trailers.
+        const msg = Buffer.from('pong');
+        const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, msg.length]), msg]);
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
+        stream.end(frame);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const bport = (server.address() as AddressInfo).port;
+    const { port } = await plane(
+      state(
+        [tlsListener({ routes: [{ pathPrefix: '/', pool: 'g' }], backendTls: { ca: pki.rootCert, http2: true } })],
+        [{ name: 'g', backends: [{ name: 'g1', address: `127.0.0.1:${bport}` }] }],
+      ),
+    );
+    const session = http2.connect(`https://127.0.0.1:${port('web')}`, { ca: pki.rootCert, servername: 'a.example.test' });
+    cleanups.push(() => session.destroy());
+    const ping = Buffer.from('ping');
+    const call = () =>
+      new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders; data: Buffer }>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/pkg.Echo/Ping', 'content-type': 'application/grpc', te: 'trailers' });
+        let headers: http2.IncomingHttpHeaders = {};
+        let trailers: http2.IncomingHttpHeaders = {};
+        const chunks: Buffer[] = [];
+        req.on('response', (h) => (headers = h));
+        req.on('trailers', (t) => (trailers = t));
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => resolve({ headers, trailers, data: Buffer.concat(chunks) }));
+        req.on('error', reject);
+        req.end(Buffer.concat([Buffer.from([0, 0, 0, 0, ping.length]), ping]));
+      });
+    const results = await Promise.all([call(), call(), call()]);
+    for (const r of results) {
+      assert.equal(r.headers[':status'], 200);
+      assert.equal(r.headers['content-type'], 'application/grpc');
+      assert.equal(r.trailers['grpc-status'], '0');
+      assert.equal(r.trailers['grpc-message'], 'OK');
+      assert.deepEqual([...r.data], [0, 0, 0, 0, 4, ...Buffer.from('pong')]);
+    }
+    assert.equal(seen.length, 3);
+    for (const s of seen) {
+      assert.equal(s.te, 'trailers');
+      assert.equal(s.proto, 'h2');
+      assert.deepEqual([...s.body], [0, 0, 0, 0, 4, ...ping]);
+    }
+    session.close();
+  });
+});
