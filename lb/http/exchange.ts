@@ -318,7 +318,7 @@ function trailerObject(trailers: Record<string, string | string[] | undefined>, 
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(source)) {
     if (name.startsWith(':')) continue;
-    if (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))) out[name] = value as string | string[];
+    if (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))) out[name] = value;
   }
   return out;
 }

@@ -669,7 +669,7 @@ describe('gRPC passthrough', () => {
         let trailers: http2.IncomingHttpHeaders = {};
         const chunks: Buffer[] = [];
         req.on('response', (h) => (headers = h));
-        req.on('trailers', (t) => (trailers = t));
+        req.on('trailers', (t: http2.IncomingHttpHeaders) => (trailers = t));
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => resolve({ headers, trailers, data: Buffer.concat(chunks) }));
         req.on('error', reject);
