@@ -1,5 +1,6 @@
 // Replicated specs read back in the API's input form (durations as "2s", addresses as "host:port"),
 // with what is observed (health, live connections) beside them.
+import { listenerEdgeView } from './listener-edge-view.js';
 import { formatAddress } from '../config/address.js';
 import { formatDuration } from '../config/duration.js';
 import { formatStatusSet } from '../config/normalize.js';
@@ -91,5 +92,5 @@ export function listenerView(spec: ListenerSpec, port: number | undefined): List
     port: port ?? null,
   };
   if (spec.pool !== undefined) out.pool = spec.pool;
-  return out;
+  return { ...out, ...listenerEdgeView(spec) };
 }

@@ -4,6 +4,7 @@
 import { Type, type SchemaOptions, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
 import { ADMIN_STATES, HealthCheckInput, PoolInput, RouteInput, SCHEDULERS } from '../config/schema.js';
 import { TOKEN_ID_PATTERN } from './api-token.js';
+import { ListenerEdgeView } from './listener-edge-view.js';
 
 function StringEnum<T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
   return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
@@ -96,6 +97,7 @@ export const ListenerView = Obj({
   maxHeaderBytes: Type.Integer(),
   timeouts: Obj({ connect: Type.String(), clientHeader: Type.String(), responseHeader: Type.String(), idle: Type.String() }),
   port: Nullable(Type.Integer(), 'Port the workers bound; null when not listening'),
+  ...ListenerEdgeView,
 });
 
 export const PoolList = WithMeta({ pools: Type.Array(PoolView) });

@@ -3,8 +3,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { LbError } from '../errors.js';
+import { HostTable } from '../tls/host-table.js';
 import type { HostPort, LeaseOutcome, ListenerEngine, ListenerSpec } from '../types.js';
 import { dialBackend } from './backend-dial.js';
+import { peekServerName } from './sni-peek.js';
 import { splice } from './tcp-splice.js';
 import type { SpliceEnd, TcpListenerDeps } from './types.js';
 
@@ -31,12 +33,15 @@ export class TcpListener implements ListenerEngine {
   private readonly conns = new Set<TcpConnection>();
   private boundPort = 0;
   private stopped = false;
+  /** sniRoutes by server name (wildcards as HTTP routes: any depth); undefined when there are none. */
+  private sni: HostTable<string> | undefined;
 
   constructor(spec: ListenerSpec, deps: TcpListenerDeps) {
     this.name = spec.name;
     this.spec = spec;
     this.deps = deps;
     this.log = deps.logger.child({ listener: spec.name });
+    this.sni = sniTable(spec);
     // pauseOnConnect: nothing is read from the client until a backend is connected, so bytes it
     // sends early wait in the kernel buffer (not in our memory) and are forwarded in order.
     this.server = createServer(
@@ -82,6 +87,7 @@ export class TcpListener implements ListenerEngine {
     }
     // Established connections keep the timeouts they started with; new ones read this.spec.
     this.spec = { ...spec, mode: this.spec.mode, bind: this.spec.bind };
+    this.sni = sniTable(spec);
   }
 
   close(): Promise<void> {
@@ -131,17 +137,26 @@ export class TcpListener implements ListenerEngine {
       conn.dial.abort();
       if (conn.backend === undefined) this.finish(conn, listener);
     });
-    this.connect(conn, spec).catch((err: unknown) => {
+    this.route(conn, spec).catch((err: unknown) => {
       this.log.error({ err }, 'tcp connection setup failed');
       client.destroy();
     });
   }
 
-  private async connect(conn: TcpConnection, spec: ListenerSpec): Promise<void> {
+  /** With sniRoutes, the ClientHello's server name picks the pool (TLS is never terminated here). */
+  private async route(conn: TcpConnection, spec: ListenerSpec): Promise<void> {
+    const sni = this.sni;
+    if (sni === undefined) return this.connect(conn, spec, spec.pool);
+    const name = await peekServerName(conn.client, spec.timeouts.clientHeaderMs);
+    if (conn.client.destroyed) return;
+    return this.connect(conn, spec, sni.lookup(name));
+  }
+
+  private async connect(conn: TcpConnection, spec: ListenerSpec, pool: string | undefined): Promise<void> {
     const { metrics } = this.deps;
     const listener = spec.name;
-    const poolName = spec.pool ?? '';
-    const picker = spec.pool === undefined ? undefined : this.deps.pools(spec.pool);
+    const poolName = pool ?? '';
+    const picker = pool === undefined ? undefined : this.deps.pools(pool);
     if (picker === undefined) {
       metrics.proxyErrorsTotal.inc({ listener, pool: poolName, kind: 'no_backend' });
       conn.client.destroy();
@@ -220,6 +235,16 @@ function endSummary(end: SpliceEnd): Record<string, unknown> {
     clientError: end.clientError?.message,
     backendError: end.backendError?.message,
   };
+}
+
+function sniTable(spec: ListenerSpec): HostTable<string> | undefined {
+  const routes = spec.sniRoutes ?? [];
+  if (routes.length === 0) return undefined;
+  return new HostTable(
+    routes.map((r) => [r.host, r.pool] as const),
+    spec.pool,
+    { wildcard: 'any' },
+  );
 }
 
 /** IPv4 clients on a dual-stack socket show up as ::ffff:a.b.c.d; ip-hash must see one address. */
