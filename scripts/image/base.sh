@@ -56,6 +56,8 @@ packages=(
   ifupdown isc-dhcp-client iproute2 iputils-ping iputils-arping netbase
   # access and first boot
   openssh-server sudo cloud-init cloud-guest-utils ca-certificates
+  # Node.js (copied in by the packer build) links libstdc++
+  libstdc++6
   procps less
 )
 

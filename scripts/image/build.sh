@@ -53,7 +53,7 @@ export PACKER_CACHE_DIR=$out/packer-cache
 export CHECKPOINT_DISABLE=1
 (
   cd "$root"
-  packer build -force -color=false -only="$only" \
+  packer build -force -color=false -parallel-builds=1 -only="$only" \
     -var "accelerator=$accel" \
     -var "base_image=$out/base/base.qcow2" \
     -var "app_tarball=$out/app/ballast-app.tar.gz" \
