@@ -17,3 +17,7 @@ export class DeployError extends Error {
     this.name = 'DeployError';
   }
 }
+
+export function isDeployError(err: unknown, code?: DeployErrorCode): err is DeployError {
+  return err instanceof DeployError && (code === undefined || err.code === code);
+}

@@ -6,6 +6,9 @@ import type { Host } from '../hosts/types.js';
 import { DeployError } from './errors.js';
 import type { ClusterStatus, DeployTarget, NodeAccess } from './types.js';
 
+// Generous: a node in a VM under software emulation on a loaded machine answers in seconds, not ms.
+const API_TIMEOUT_MS = 10_000;
+
 interface ConfigShape {
   node?: { id?: unknown; adminListen?: unknown };
   admin?: { user?: unknown; password?: unknown; passwordFile?: unknown };
@@ -42,13 +45,13 @@ export async function readNodeAccess(target: DeployTarget): Promise<NodeAccess> 
 
 /** True when the node answers /readyz with 200. */
 export async function isReady(host: Host, access: NodeAccess): Promise<boolean> {
-  const r = await hostHttp(host, { url: `${access.apiBase}/readyz`, timeoutMs: 3000 });
+  const r = await hostHttp(host, { url: `${access.apiBase}/readyz`, timeoutMs: API_TIMEOUT_MS });
   return r.status === 200;
 }
 
 /** The node's view of the cluster, or null when it does not answer. */
 export async function clusterStatus(host: Host, access: NodeAccess): Promise<ClusterStatus | null> {
-  const r = await hostHttp(host, { url: `${access.apiBase}/api/v1/cluster`, headers: access.headers, timeoutMs: 3000 });
+  const r = await hostHttp(host, { url: `${access.apiBase}/api/v1/cluster`, headers: access.headers, timeoutMs: API_TIMEOUT_MS });
   if (r.status !== 200) return null;
   return JSON.parse(r.body) as ClusterStatus;
 }

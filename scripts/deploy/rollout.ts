@@ -2,7 +2,7 @@
 // leadership over; each node must come back ready and caught up before the next one is touched, and a
 // node that does not is rolled back and the deploy stops, so the cluster keeps serving on the others.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { leaderView, waitHealthy, unhealthyReason, type MemberNode } from './cluster-health.js';
+import { leaderView, waitHealthy, type MemberNode } from './cluster-health.js';
 import { readNodeAccess, requestTransfer } from './node-access.js';
 import { DeployError } from './errors.js';
 import { dropStaged, restartDaemon, rollBack, stageRelease, swapIn } from './release.js';
@@ -18,7 +18,8 @@ export async function rollingDeploy(options: DeployOptions): Promise<DeployRepor
   const nodes: MemberNode[] = [];
   for (const target of options.targets) nodes.push({ target, access: await readNodeAccess(target) });
 
-  const before = await unhealthyReason(nodes, 0);
+  // A node just booted (or a VM under emulation) may need a while: healthy within a bound, or no deploy.
+  const before = await waitHealthy(nodes, 0, options.precheckTimeoutMs ?? 120_000);
   if (before !== null) throw new DeployError('DEPLOY_ERR_UNHEALTHY', `cluster not healthy before the deploy: ${before}`);
 
   // Stage everywhere first: a release that does not unpack or load fails the deploy before any restart.

@@ -26,6 +26,8 @@ export interface DeployOptions {
   targets: readonly DeployTarget[];
   /** Bound on one node coming back ready and caught up after its restart. Default 180 s (VMs under TCG). */
   nodeTimeoutMs?: number;
+  /** Bound on the cluster being healthy before anything is touched. Default 120 s. */
+  precheckTimeoutMs?: number;
   /** Bound on a leadership transfer. Default 60 s. */
   transferTimeoutMs?: number;
   /** Progress lines. */

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the image build and the image boot test need, only those missing.
+#
+# Usage: scripts/image/install-deps.sh [vagrant] [vagrant-libvirt]
+#   vagrant          also Vagrant (for `vagrant validate` of the project's Vagrantfile)
+#   vagrant-libvirt  also the libvirt provider plugin and libvirt's daemon (a real `vagrant up`)
 set -euo pipefail
 need=()
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
@@ -10,6 +14,13 @@ command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v packer >/dev/null 2>&1 || need+=(packer)
 command -v genisoimage >/dev/null 2>&1 || need+=(genisoimage)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+for extra in "$@"; do
+  case "$extra" in
+    vagrant) command -v vagrant >/dev/null 2>&1 || need+=(vagrant) ;;
+    vagrant-libvirt) dpkg -s vagrant-libvirt >/dev/null 2>&1 || need+=(vagrant-libvirt libvirt-daemon-system) ;;
+    *) echo "image deps: unknown extra '$extra' (vagrant, vagrant-libvirt)" >&2; exit 2 ;;
+  esac
+done
 if [ "${#need[@]}" -gt 0 ]; then
   echo "image deps: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
