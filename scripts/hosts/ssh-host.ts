@@ -94,7 +94,7 @@ export class SshHost implements Host {
     });
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const c = channel as SessionChannel | null;
+        const c = channel;
         c?.signal('KILL');
         c?.close();
         reject(new HostError('HOST_ERR_TIMEOUT', this.name, `${cmd}: no end within ${timeoutMs} ms`));

@@ -4,7 +4,8 @@
 #
 # Env: IMAGE_ACCEL       qemu accelerator for packer: tcg (default) or kvm
 #      IMAGE_REBUILD_BASE 1 = debootstrap again even if packer/output/base/base.qcow2 exists
-#      IMAGE_VAGRANT_BOX  1 = also build the libvirt Vagrant box (packer/output/image-vagrant/ballast-libvirt.box)
+#      IMAGE_VAGRANT_BOX  1 = also build the libvirt Vagrant box (packer/output/image-vagrant/ballast-libvirt.box),
+#                        only = build just the box (one VM instead of two)
 #      APP_REF           build Ballast from this git commit (e.g. HEAD) instead of the work tree
 set -euo pipefail
 
@@ -45,7 +46,10 @@ EOF
 printf 'instance-id: ballast-image-build-%s\nlocal-hostname: ballast-build\n' "$t0" >"$build/meta-data"
 
 only=qemu.ballast
-if [ "${IMAGE_VAGRANT_BOX:-0}" = 1 ]; then only=qemu.ballast,qemu.vagrant; fi
+case "${IMAGE_VAGRANT_BOX:-0}" in
+  1) only=qemu.ballast,qemu.vagrant ;;
+  only) only=qemu.vagrant ;;
+esac
 
 step=$(date +%s)
 log "packer build -only=$only (accelerator $accel)"
@@ -66,6 +70,12 @@ export CHECKPOINT_DISABLE=1
 packer_s=$(since "$step")
 rm -rf "$build"
 
+if [ "$only" = qemu.vagrant ]; then
+  box=$out/image-vagrant/ballast-libvirt.box
+  [ -f "$box" ] || { log "packer produced no $box"; exit 1; }
+  log "wrote $box: $(($(stat -c %s "$box") / 1048576)) MiB in $(since "$t0") s (app ${app_s} s, base ${base_s} s, packer ${packer_s} s)"
+  exit 0
+fi
 image=$out/image/ballast.qcow2
 [ -f "$image" ] || { log "packer produced no $image"; exit 1; }
 size_bytes=$(stat -c %s "$image")
@@ -74,4 +84,4 @@ cat >"$out/image/build.json" <<EOF
 {"image":"$image","bytes":$size_bytes,"virtualBytes":$virtual,"seconds":{"app":$app_s,"base":$base_s,"packer":$packer_s,"total":$(since "$t0")},"accelerator":"$accel","app":"$(tar -xzOf "$out/app/ballast-app.tar.gz" ./VERSION | tr -d '\n')"}
 EOF
 log "wrote $image: $((size_bytes / 1048576)) MiB ($((virtual / 1048576)) MiB virtual) in $(since "$t0") s (app ${app_s} s, base ${base_s} s, packer ${packer_s} s)"
-if [ "${IMAGE_VAGRANT_BOX:-0}" = 1 ]; then log "box: $out/image-vagrant/ballast-libvirt.box"; fi
+if [ "${IMAGE_VAGRANT_BOX:-0}" = 1 ]; then log "box: $out/image-vagrant/ballast-libvirt.box ($(($(stat -c %s "$out/image-vagrant/ballast-libvirt.box") / 1048576)) MiB)"; fi

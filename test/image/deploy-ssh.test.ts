@@ -2,6 +2,7 @@
 // three real `ballast start` nodes it restarts through a per-node script, releases as tarballs. Checks the
 // order (followers first, the leader last after a transfer), the swap, health between steps, the rollback
 // and abort when a node does not come back, and the drill's kill / new leader / client loop.
+// About 5 min on a loaded 2-core machine, so it runs in `npm run test:image`, not `npm test`.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +32,7 @@ const ids = ['n1', 'n2', 'n3'];
 let sshd: LoopbackSshd | null = null;
 let backend: Server | null = null;
 const hosts: SshHost[] = [];
-let targets: DeployTarget[] = [];
+const targets: DeployTarget[] = [];
 let httpPort = 0;
 
 // Restarts the node the way systemd would: SIGTERM, wait (bounded), SIGKILL, start again detached.
