@@ -37,7 +37,7 @@ async function main(): Promise<number> {
               const r = await rollingDeploy({
                 tarball: values.tarball,
                 targets: [{ host, installDir: '/opt/ballast', configPath: '/etc/ballast/ballast.yaml', restart: ['systemctl', 'restart', 'ballast'] }],
-                nodeTimeoutMs: 300_000,
+                nodeTimeoutMs: 600_000,
                 log,
               });
               const prev = await host.exec('cat', ['/opt/ballast.prev/VERSION'], { allowFailure: true });
