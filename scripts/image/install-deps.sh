@@ -17,7 +17,7 @@ command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 for extra in "$@"; do
   case "$extra" in
     vagrant) command -v vagrant >/dev/null 2>&1 || need+=(vagrant) ;;
-    vagrant-libvirt) dpkg -s vagrant-libvirt >/dev/null 2>&1 || need+=(vagrant-libvirt libvirt-daemon-system) ;;
+    vagrant-libvirt) { dpkg -s vagrant-libvirt && dpkg -s dnsmasq-base; } >/dev/null 2>&1 || need+=(vagrant-libvirt libvirt-daemon-system dnsmasq-base) ;;
     *) echo "image deps: unknown extra '$extra' (vagrant, vagrant-libvirt)" >&2; exit 2 ;;
   esac
 done
