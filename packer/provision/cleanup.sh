@@ -6,6 +6,8 @@ systemctl stop ballast.service 2>/dev/null || true
 rm -rf /var/lib/ballast/* /etc/ballast/ballast.yaml
 cloud-init clean --logs --seed
 rm -f /etc/ssh/ssh_host_*
+# The build VM's name (from its seed) must not stick: a VM without a seed is plain `ballast`.
+echo ballast >/etc/hostname
 rm -f /root/.ssh/authorized_keys
 rm -rf /tmp/ballast-upload
 : >/etc/machine-id
