@@ -26,10 +26,9 @@ case "${1:-}" in
     in_ns libvirtd -d -p "$state/libvirtd.pid"
     for _ in $(seq 1 30); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 1; done
     [ -S /run/libvirt/libvirt-sock ] || { log "libvirtd did not open its socket"; exit 1; }
-    if ! vagrant box list 2>/dev/null | grep -q '^ballast '; then
-      [ -f "$box" ] || { log "no box at $box: IMAGE_VAGRANT_BOX=only npm run image"; exit 1; }
-      vagrant box add --name ballast "$box"
-    fi
+    # Always the box as built last (vagrant-libvirt uploads it into the pool under a new name per add).
+    [ -f "$box" ] || { log "no box at $box: IMAGE_VAGRANT_BOX=only npm run image"; exit 1; }
+    vagrant box add --force --name ballast "$box"
     log "ready: scripts/image/vagrant-lab.sh vagrant up n1 --provider=libvirt"
     ;;
   vagrant)
@@ -39,6 +38,10 @@ case "${1:-}" in
     ;;
   stop)
     (cd "$root" && in_ns vagrant destroy -f) || true
+    # The uploaded copies of the box in libvirt's pool.
+    for vol in $(in_ns virsh -c qemu:///system vol-list default 2>/dev/null | awk '/ballast_vagrant_box/ {print $1}'); do
+      in_ns virsh -c qemu:///system vol-delete --pool default "$vol" >/dev/null || true
+    done
     for d in libvirtd virtlogd; do
       if [ -f "$state/$d.pid" ]; then kill "$(cat "$state/$d.pid")" 2>/dev/null || true; rm -f "$state/$d.pid"; fi
     done
