@@ -22,8 +22,10 @@ case "${1:-}" in
     mkdir -p "$state"
     ip netns list | grep -qw "$ns" || ip netns add "$ns"
     ip -n "$ns" link set lo up
-    in_ns virtlogd -d -p "$state/virtlogd.pid"
-    in_ns libvirtd -d -p "$state/libvirtd.pid"
+    for d in virtlogd libvirtd; do
+      if [ -f "$state/$d.pid" ] && kill -0 "$(cat "$state/$d.pid")" 2>/dev/null; then continue; fi
+      in_ns "$d" -d -p "$state/$d.pid"
+    done
     for _ in $(seq 1 30); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 1; done
     [ -S /run/libvirt/libvirt-sock ] || { log "libvirtd did not open its socket"; exit 1; }
     # Always the box as built last (vagrant-libvirt uploads it into the pool under a new name per add).
