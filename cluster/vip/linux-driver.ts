@@ -1,12 +1,15 @@
-// The linux VIP driver: `ip addr add/del` on the interface plus gratuitous ARP, through a command runner.
+// The linux VIP driver: `ip addr add/del` on the interface plus gratuitous ARP, through a command runner;
+// for planned moves, a SYN gate (tc) that holds off new connections and the kernel's count of work on the VIP.
 import type { Logger } from 'pino';
 import { execFileRunner } from './command-runner.js';
 import { VipError, isVipError } from './errors.js';
 import { DEFAULT_GARP, GarpAnnouncer } from './garp.js';
 import { assertInterfaceExists, runnerInterfaces, systemInterfaces } from './interfaces.js';
+import { SynGate } from './syn-gate.js';
 import type { CommandRunner, InterfaceLister, LinuxVipOptions, VipDriver } from './types.js';
 import { parseVipAddress } from './vip-address.js';
 import type { VipAddress } from './vip-address.js';
+import { pendingOnVip } from './vip-sockets.js';
 
 // iproute2 wording for "already there" / "not there", old (RTNETLINK) and new (extack) kernels.
 const ALREADY_PRESENT = /File exists|Address already assigned/i;
@@ -22,6 +25,7 @@ export class LinuxVipDriver implements VipDriver {
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly garp: GarpAnnouncer;
+  private readonly gate: SynGate;
   /** Serializes acquire/release so they take effect in call order even when the caller does not wait. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Set once this instance has announced the VIP; a repeated acquire then does not re-announce. */
@@ -37,6 +41,7 @@ export class LinuxVipDriver implements VipDriver {
     this.timeoutMs = options.commandTimeoutMs ?? 5000;
     this.logger = options.logger.child({ vip: this.vip.cidr, iface: this.interface, where: this.runner.where });
     this.garp = new GarpAnnouncer(this.runner, this.interface, this.vip.ip, { ...DEFAULT_GARP, ...options.garp }, this.logger);
+    this.gate = new SynGate(this.runner, this.interface, this.vip.ip, this.logger, this.timeoutMs);
   }
 
   async check(): Promise<void> {
@@ -45,7 +50,10 @@ export class LinuxVipDriver implements VipDriver {
 
   acquire(): Promise<void> {
     return this.serialize(async () => {
-      if ((await this.heldPrefix()) === null) {
+      // A gate left by a move that never finished (a crash mid-move) would black-hole every new
+      // connection to the holder: it goes before the address may be raised, or the raise fails.
+      const [prefix] = await Promise.all([this.heldPrefix(), this.gate.open()]);
+      if (prefix === null) {
         try {
           await this.ip(['addr', 'add', this.vip.cidr, 'dev', this.interface]);
         } catch (err) {
@@ -68,14 +76,43 @@ export class LinuxVipDriver implements VipDriver {
       this.garp.cancel();
       this.announced = false;
       const prefix = await this.heldPrefix();
-      if (prefix === null) return;
-      try {
-        await this.ip(['addr', 'del', `${this.vip.ip}/${prefix}`, 'dev', this.interface]);
-      } catch (err) {
-        if (!(isVipError(err, 'VIP_ERR_COMMAND_FAILED') && ALREADY_ABSENT.test(err.stderr))) throw err;
+      if (prefix !== null) {
+        try {
+          await this.ip(['addr', 'del', `${this.vip.ip}/${prefix}`, 'dev', this.interface]);
+        } catch (err) {
+          if (!(isVipError(err, 'VIP_ERR_COMMAND_FAILED') && ALREADY_ABSENT.test(err.stderr))) throw err;
+        }
+        this.logger.info('VIP released');
       }
-      this.logger.info('VIP released');
+      // Only once the address is gone: lifted earlier, a SYN could still open a connection here that
+      // the release would strand. Also clears a gate a crashed run left (startup releases).
+      await this.gate.open();
     });
+  }
+
+  quiesce(): Promise<boolean> {
+    return this.serialize(async () => {
+      if ((await this.heldPrefix()) === null) return false;
+      return this.gate.close();
+    });
+  }
+
+  unquiesce(): Promise<void> {
+    return this.serialize(() => this.gate.open());
+  }
+
+  async pendingConnections(): Promise<number> {
+    try {
+      return await pendingOnVip(this.runner, this.vip.ip, this.timeoutMs);
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot list the kernel sockets on the VIP (ss); counting none');
+      return 0;
+    }
+  }
+
+  /** Whether the SYN gate is on the interface now (asked of the system). */
+  quiesced(): Promise<boolean> {
+    return this.gate.closed();
   }
 
   async held(): Promise<boolean> {
