@@ -72,28 +72,44 @@ export class LinuxVipDriver implements VipDriver {
   release(): Promise<void> {
     // Stop announcing at once, not after whatever is queued ahead: a deposed leader must go quiet.
     this.garp.cancel();
-    return this.serialize(async () => {
+    const released = this.serialize(async () => {
       this.garp.cancel();
       this.announced = false;
+      // The configured prefix first: one command on the usual path (the caller waits on it before
+      // the next leader may campaign); the prefix actually on the interface only if that one is not.
+      if (await this.deleteAddress(this.vip.prefix)) return;
       const prefix = await this.heldPrefix();
-      if (prefix !== null) {
-        try {
-          await this.ip(['addr', 'del', `${this.vip.ip}/${prefix}`, 'dev', this.interface]);
-        } catch (err) {
-          if (!(isVipError(err, 'VIP_ERR_COMMAND_FAILED') && ALREADY_ABSENT.test(err.stderr))) throw err;
-        }
-        this.logger.info('VIP released');
-      }
-      // Only once the address is gone: lifted earlier, a SYN could still open a connection here that
-      // the release would strand. Also clears a gate a crashed run left (startup releases).
-      await this.gate.open();
+      if (prefix !== null && prefix !== this.vip.prefix) await this.deleteAddress(prefix);
     });
+    // The gate goes once the address is gone (lifted earlier, a SYN could open a connection here that the
+    // release strands), queued so it precedes any later acquire, but not waited for: the next leader need
+    // not wait on it, and acquire lifts it too. Also clears a gate a crashed run left (startup releases).
+    void this.serialize(() => this.gate.open()).catch((err: unknown) => this.logger.error({ err }, 'could not lift the SYN gate after releasing the VIP'));
+    return released;
+  }
+
+  /** `ip addr del` with this prefix: true if it removed the VIP, false if it was not there so. */
+  private async deleteAddress(prefix: number): Promise<boolean> {
+    try {
+      await this.ip(['addr', 'del', `${this.vip.ip}/${prefix}`, 'dev', this.interface]);
+    } catch (err) {
+      if (isVipError(err, 'VIP_ERR_COMMAND_FAILED') && ALREADY_ABSENT.test(err.stderr)) return false;
+      if (isVipError(err, 'VIP_ERR_COMMAND_FAILED') && NO_DEVICE.test(err.stderr)) {
+        throw new VipError('VIP_ERR_NO_INTERFACE', `interface "${this.interface}" does not exist on ${this.runner.where}`, { cause: err, stderr: err.stderr });
+      }
+      throw err;
+    }
+    this.logger.info('VIP released');
+    return true;
   }
 
   quiesce(): Promise<boolean> {
     return this.serialize(async () => {
-      if ((await this.heldPrefix()) === null) return false;
-      return this.gate.close();
+      // Both at once (a planned move waits on this); not held here means no gate, so it comes off again.
+      const [prefix, gated] = await Promise.all([this.heldPrefix(), this.gate.close()]);
+      if (prefix !== null) return gated;
+      if (gated) await this.gate.open();
+      return false;
     });
   }
 
@@ -110,9 +126,9 @@ export class LinuxVipDriver implements VipDriver {
     }
   }
 
-  /** Whether the SYN gate is on the interface now (asked of the system). */
+  /** Whether the SYN gate is on the interface once the operations queued so far are done (asked of the system). */
   quiesced(): Promise<boolean> {
-    return this.gate.closed();
+    return this.serialize(() => this.gate.closed());
   }
 
   async held(): Promise<boolean> {

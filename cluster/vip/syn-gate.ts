@@ -11,6 +11,8 @@ export const SYN_GATE_PREF = 47633;
 // "Parent Qdisc doesn't exists" (no clsact) / "Cannot find specified filter chain" (no filter at our pref).
 const FILTER_ABSENT = /Parent Qdisc doesn.?t exist|Cannot find specified filter|filter not found|No such file or directory/i;
 const QDISC_PRESENT = /Exclusivity flag on|File exists/i;
+const NO_QDISC = /Parent Qdisc doesn.?t exist/i;
+const OTHER_KIND = /kind does not match/i;
 
 /**
  * Classic BPF, run by cls_bpf in direct-action mode at ingress (the frame starts at the Ethernet
@@ -62,27 +64,47 @@ export class SynGate {
    * the old way, which may cost a request that was in flight.
    */
   async close(): Promise<boolean> {
-    try {
-      await this.tc(['qdisc', 'add', 'dev', this.iface, 'clsact']);
-    } catch (err) {
-      if (!(isVipError(err, 'VIP_ERR_COMMAND_FAILED') && QDISC_PRESENT.test(err.stderr))) {
-        this.logger.warn({ err }, 'cannot hold off new connections (no clsact qdisc); moving the VIP without draining');
-        return false;
-      }
-    }
-    // A filter left at our preference (a crash mid-move) would make `add` stack a second one.
-    await this.open();
     const failures: string[] = [];
     for (const variant of filterVariants(this.ip)) {
-      try {
-        await this.tc(['filter', 'add', 'dev', this.iface, 'ingress', 'pref', String(SYN_GATE_PREF), 'protocol', 'ip', ...variant.args]);
-        this.logger.info({ filter: variant.kind }, 'holding off new connections to the VIP');
-        return true;
-      } catch (err) {
-        failures.push(`${variant.kind}: ${err instanceof Error ? err.message : String(err)}`);
+      // `replace` at a fixed handle: one command on the usual path, and never a second copy of the filter.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await this.tc(['filter', 'replace', 'dev', this.iface, 'ingress', 'pref', String(SYN_GATE_PREF), 'handle', '1', 'protocol', 'ip', ...variant.args]);
+          this.logger.info({ filter: variant.kind }, 'holding off new connections to the VIP');
+          return true;
+        } catch (err) {
+          const stderr = isVipError(err) ? err.stderr : '';
+          if (attempt < 2 && NO_QDISC.test(stderr)) {
+            if (await this.addClsact(failures)) continue;
+            return this.cannot(failures);
+          }
+          // A filter of the other kind at our preference (left by an older release or run): replace it.
+          if (attempt < 2 && OTHER_KIND.test(stderr)) {
+            await this.open();
+            continue;
+          }
+          failures.push(`${variant.kind}: ${err instanceof Error ? err.message : String(err)}`);
+          if (isVipError(err, 'VIP_ERR_COMMAND_MISSING')) return this.cannot(failures);
+          break;
+        }
       }
     }
-    this.logger.warn({ failures }, 'this kernel takes no SYN-dropping tc filter (cls_bpf, or flower with gact); moving the VIP without draining');
+    return this.cannot(failures);
+  }
+
+  private async addClsact(failures: string[]): Promise<boolean> {
+    try {
+      await this.tc(['qdisc', 'add', 'dev', this.iface, 'clsact']);
+      return true;
+    } catch (err) {
+      if (isVipError(err, 'VIP_ERR_COMMAND_FAILED') && QDISC_PRESENT.test(err.stderr)) return true;
+      failures.push(`clsact: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+  }
+
+  private cannot(failures: string[]): false {
+    this.logger.warn({ failures }, 'cannot hold off new connections to the VIP (needs tc and cls_bpf, or flower with gact); moving it without draining');
     return false;
   }
 

@@ -146,7 +146,8 @@ test('quiesce is refused when the VIP is not held here, and release lifts the ga
   assert.equal(stdout.split('\n').filter((l) => l.includes('handle')).length, 1, `one filter: ${stdout}`);
   await vip.release();
   assert.equal(await vip.held(), false);
-  assert.equal(await gateInKernel(), false, 'release lifted the gate');
+  assert.equal(await vip.quiesced(), false, 'release lifted the gate (queued behind the address removal)');
+  assert.equal(await gateInKernel(), false);
 });
 
 test('a gate left by a crash mid-move is removed by a new instance: by release at startup, and by acquire before raising', { skip, timeout: 60_000 }, async () => {
@@ -156,7 +157,8 @@ test('a gate left by a crash mid-move is removed by a new instance: by release a
   // kill -9 here: the address and the gate stay. The restarted node releases at startup.
   const restarted = driver();
   await restarted.release();
-  assert.equal(await gateInKernel(), false, 'startup release removed the stale gate');
+  assert.equal(await restarted.quiesced(), false, 'startup release removed the stale gate');
+  assert.equal(await gateInKernel(), false);
   assert.equal(await restarted.held(), false);
 
   // A gate without the address (killed between the two steps of a release): raising must not keep it.
@@ -194,8 +196,8 @@ test('a kernel that takes no SYN filter: quiesce reports false (the move goes ah
   const noFilters: CommandRunner = {
     where: real.where,
     run(file, args, options) {
-      if (file === 'tc' && args[0] === 'filter' && args[1] === 'add') {
-        return Promise.reject(new VipError('VIP_ERR_COMMAND_FAILED', 'tc filter add failed (exit 2)', { stderr: 'Error: TC classifier not found.', exitCode: 2 }));
+      if (file === 'tc' && args[0] === 'filter' && (args[1] === 'add' || args[1] === 'replace')) {
+        return Promise.reject(new VipError('VIP_ERR_COMMAND_FAILED', 'tc filter replace failed (exit 2)', { stderr: 'Error: TC classifier not found.', exitCode: 2 }));
       }
       return real.run(file, args, options);
     },
