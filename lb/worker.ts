@@ -4,6 +4,7 @@
 import { Client } from 'net-ipc';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { ORPHAN_VIP_ENV, armOrphanVipRelease } from '../cluster/vip/orphan-release.js';
 import { DataPlane } from './data-plane.js';
 import type { NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
 
@@ -15,12 +16,17 @@ if (!ipcPath) {
 }
 
 const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'info' }).child({ worker: workerId });
+// Written straight to stderr: it runs inside the process's exit, where nothing asynchronous flushes.
+const orphanGuard = armOrphanVipRelease(process.env[ORPHAN_VIP_ENV], (msg) =>
+  process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, worker: workerId, msg })}\n`),
+);
 const registry = new Registry();
 const plane = new DataPlane({ logger, registry });
 const client = new Client({ path: ipcPath, reconnect: false });
 
 // States apply strictly in arrival order; a newer one queued behind a slow apply supersedes it.
 let applying: Promise<void> = Promise.resolve();
+let draining = false;
 
 function send(msg: WorkerToNode): void {
   client.send(msg).catch((err: unknown) => logger.warn({ err }, 'report to node failed'));
@@ -35,6 +41,7 @@ client.on('message', (msg: NodeToWorker) => {
       });
       return;
     case 'drain':
+      draining = true;
       void applying.then(async () => {
         await plane.drain(msg.timeoutMs);
         await client.close().catch(() => undefined);
@@ -56,6 +63,7 @@ client.on('request', (req: WorkerRequest, respond: (data: unknown) => Promise<vo
 client.on('close', () => {
   // Without its node a worker would serve a state nobody can change: stop, the node restarts us.
   logger.warn('lost the node connection; exiting');
+  if (!draining) orphanGuard.nodeLost();
   process.exit(1);
 });
 
