@@ -84,7 +84,7 @@ function spec(mode: 'http' | 'tcp'): ListenerSpec {
     timeouts: { connectMs: 1000, clientHeaderMs: 5000, responseHeaderMs: 5000, idleMs: 10_000 },
     retries: 0,
     maxHeaderBytes: 16 * 1024,
-  } as ListenerSpec;
+  };
 }
 
 async function connect(port: number): Promise<net.Socket> {
