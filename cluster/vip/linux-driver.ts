@@ -21,6 +21,8 @@ export class LinuxVipDriver implements VipDriver {
   readonly interface: string;
   private readonly vip: VipAddress;
   private readonly runner: CommandRunner;
+  /** The runner the caller gave (commands run elsewhere, e.g. in a namespace); null: this host. */
+  private readonly remote: CommandRunner | null;
   private readonly interfaces: InterfaceLister;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
@@ -36,6 +38,7 @@ export class LinuxVipDriver implements VipDriver {
     this.address = this.vip.cidr;
     this.interface = options.interface;
     this.runner = options.runner ?? execFileRunner();
+    this.remote = options.runner ?? null;
     // A runner may point elsewhere (a namespace): then ask there, since this process sees only its own host.
     this.interfaces = options.interfaces ?? (options.runner ? runnerInterfaces(this.runner) : systemInterfaces);
     this.timeoutMs = options.commandTimeoutMs ?? 5000;
@@ -119,9 +122,9 @@ export class LinuxVipDriver implements VipDriver {
 
   async pendingConnections(): Promise<number> {
     try {
-      return await pendingOnVip(this.runner, this.vip.ip, this.timeoutMs);
+      return await pendingOnVip(this.vip.ip, this.remote, this.timeoutMs);
     } catch (err) {
-      this.logger.warn({ err }, 'cannot list the kernel sockets on the VIP (ss); counting none');
+      this.logger.warn({ err }, 'cannot read the kernel sockets on the VIP (/proc/net/tcp); counting none');
       return 0;
     }
   }

@@ -159,20 +159,27 @@ test('tcp: every open connection is in flight', { timeout: 30_000 }, async () =>
   await expectInFlight(registry, 0, 'all closed');
 });
 
-test('countPending reads ss: half-open, accept queue, unacknowledged bytes on the VIP only', () => {
-  const ss = [
-    'LISTEN    3      511          0.0.0.0:8080        0.0.0.0:*',
-    'LISTEN    2      511        127.0.0.1:9000        0.0.0.0:*',
-    'LISTEN    1      511     198.18.0.100:8443        0.0.0.0:*',
-    'SYN-RECV  0      0       198.18.0.100:8080    198.18.0.50:41000',
-    'ESTAB     0      0       198.18.0.100:8080    198.18.0.50:41001',
-    'ESTAB     0      1448    198.18.0.100:8080    198.18.0.50:41002',
-    'FIN-WAIT-1 0     1       198.18.0.100:8080    198.18.0.50:41003',
-    'ESTAB     0      9000     198.18.0.11:8080    198.18.0.50:41004',
-    'TIME-WAIT 0      0       198.18.0.100:8080    198.18.0.50:41005',
-    '',
+test('countPending reads /proc/net/tcp: half-open, accept queue, unacknowledged bytes on the VIP only', () => {
+  // Little-endian hex as on x86: 198.18.0.100 = 640012C6, 198.18.0.11 = 0B0012C6, 127.0.0.1 = 0100007F; ports 8080 = 1F90.
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+  const row = (sl: number, local: string, st: string, tx: number, rx: number) =>
+    `  ${sl}: ${local} 320012C6:A028 ${st} ${tx.toString(16).toUpperCase().padStart(8, '0')}:${rx.toString(16).toUpperCase().padStart(8, '0')} 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0`;
+  const tcp = [
+    header,
+    row(0, '00000000:1F90', '0A', 0, 3), // wildcard listener, 3 queued
+    row(1, '0100007F:2328', '0A', 0, 2), // 127.0.0.1 listener: not the VIP's
+    row(2, '640012C6:20FB', '0A', 0, 1), // listener on the VIP, 1 queued
+    row(3, '640012C6:1F90', '03', 0, 0), // half-open
+    row(4, '640012C6:1F90', '01', 0, 0), // established, nothing owed
+    row(5, '640012C6:1F90', '01', 1448, 0), // bytes unacknowledged
+    row(6, '640012C6:1F90', '04', 1, 0), // FIN unacknowledged
+    row(7, '0B0012C6:1F90', '01', 9000, 0), // another address of the node
+    row(8, '640012C6:1F90', '06', 0, 0), // TIME_WAIT
   ].join('\n');
-  // 3 queued on the wildcard + 1 queued on the VIP + 1 half-open + 2 owing bytes; not 127.0.0.1's queue, not .11's bytes.
-  assert.equal(countPending(ss, '198.18.0.100'), 7);
-  assert.equal(countPending('', '198.18.0.100'), 0);
+  const tcp6 = [header, `  0: 0000000000000000FFFF0000640012C6:1F90 0000000000000000FFFF0000320012C6:A029 01 00000010:00000000 00:00000000 00000000     0        0 1`].join('\n');
+  // 3 + 1 queued, 1 half-open, 2 owing bytes, and 1 owing over a v4-mapped socket.
+  assert.equal(countPending(`${tcp}\n${tcp6}`, '198.18.0.100', true), 8);
+  assert.equal(countPending(header, '198.18.0.100', true), 0);
+  // Big-endian hosts print the address in network order.
+  assert.equal(countPending([header, row(0, 'C6120064:1F90', '03', 0, 0)].join('\n'), '198.18.0.100', false), 1);
 });
