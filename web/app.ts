@@ -4,6 +4,7 @@
 import Fastify, { type FastifyRequest } from 'fastify';
 import { createApiContext } from './api-context.js';
 import { auditRoutes } from './audit-routes.js';
+import { changeWatchRoutes } from './change-watch-route.js';
 import { Authenticator } from './authenticator.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { errorHandler } from './error-reply.js';
@@ -66,6 +67,9 @@ export function buildApp(deps: AdminDeps) {
   });
 
   const api = createApiContext(deps, auth, now);
+  const changes = changeWatchRoutes(api);
+  // Long polls answer at once when the app closes, so close() does not wait out their timers.
+  app.addHook('preClose', async () => changes.close());
   const routes = [
     ...probeRoutes(api),
     ...sessionRoutes(api),
@@ -76,6 +80,7 @@ export function buildApp(deps: AdminDeps) {
     ...tokenRoutes(api),
     ...auditRoutes(api),
     ...metricsRoutes(api),
+    ...changes.routes,
   ];
   routes.push(...docsRoutes(routes));
   registerRoutes(app, routes);
