@@ -156,6 +156,9 @@ export class BallastNode {
       snapshotEvery: config.cluster.snapshotCount,
       onRole: (soft) => this.onRole(soft),
       onLease: (lease, soft) => this.vip?.sync(lease, soft),
+      onTransferRequest: (to) => {
+        this.transferLeadership(to).catch((err: unknown) => logger.warn({ err, to }, 'forwarded leadership transfer refused'));
+      },
     });
     this.raft = raft;
     this.store = raft;
@@ -261,7 +264,7 @@ export class BallastNode {
       // A follower passes the request on to the leader; without a named target it offers itself
       // (the leader brings a target up to date before handing over).
       const target = to ?? status.id;
-      this.raft.requestTransfer(target);
+      raft.requestTransfer(target);
       return target;
     }
     const target = to ?? this.bestFollower();
