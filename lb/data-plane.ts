@@ -3,6 +3,8 @@
 // only a change of mode or bind address replaces a listener (the old one drains).
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { CacheDirectory } from './cache/directory.js';
+import { createCacheMetrics } from './cache/metrics.js';
 import { HttpListener } from './http/listener.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './metrics.js';
 import { PoolRuntime, type BackendSnapshot } from './pool.js';
@@ -34,12 +36,14 @@ export class DataPlane {
   /** Replaced listeners still finishing their established connections. */
   private readonly retiring = new Set<ListenerEngine>();
   private readonly metrics: DataPlaneMetrics;
+  private readonly caches: CacheDirectory;
   private version = -1;
 
   constructor(
     private readonly deps: { logger: Logger; registry: Registry; now?: () => number },
   ) {
     this.metrics = createDataPlaneMetrics(deps.registry);
+    this.caches = new CacheDirectory(createCacheMetrics(deps.registry), deps.logger);
   }
 
   async apply(state: DataPlaneState): Promise<ApplyReport> {
@@ -78,6 +82,7 @@ export class DataPlane {
       starts.push(this.startListener(spec, running ? 'replaced' : 'new'));
     }
     await Promise.all(starts);
+    this.caches.apply(state);
 
     // Pools go last so that retiring listeners that still reference them keep working.
     for (const name of [...this.pools.keys()]) {
@@ -89,7 +94,7 @@ export class DataPlane {
   }
 
   private async startListener(spec: ListenerSpec, why: string): Promise<void> {
-    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger };
+    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger, caches: this.caches };
     const engine: ListenerEngine = spec.mode === 'tcp' ? new TcpListener(spec, deps) : new HttpListener(spec, deps);
     const running: RunningListener = { spec, engine, error: null };
     this.listeners.set(spec.name, running);

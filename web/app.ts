@@ -5,6 +5,7 @@ import Fastify, { type FastifyRequest } from 'fastify';
 import { createApiContext } from './api-context.js';
 import { auditRoutes } from './audit-routes.js';
 import { changeWatchRoutes } from './change-watch-route.js';
+import { cacheRoutes } from './cache-routes.js';
 import { Authenticator } from './authenticator.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { errorHandler } from './error-reply.js';
@@ -81,6 +82,7 @@ export function buildApp(deps: AdminDeps) {
     ...auditRoutes(api),
     ...metricsRoutes(api),
     ...changes.routes,
+    ...cacheRoutes(api),
   ];
   routes.push(...docsRoutes(routes));
   registerRoutes(app, routes);

@@ -1,6 +1,6 @@
 // Commands of the replicated state machine. Versioned so that a node never misreads a command
 // written by a newer or older release; every node applies the same bytes to the same result.
-import type { BackendHealth, BackendSpec, ListenerSpec, PoolSpec } from '../../lb/types.js';
+import type { BackendHealth, BackendSpec, CachePurge, ListenerSpec, PoolSpec } from '../../lb/types.js';
 
 export interface BackendChanges {
   weight?: number;
@@ -83,7 +83,9 @@ export type ConfigCommandV2 =
   | { v: 2; op: 'pool.create'; pool: PoolSpec }
   | { v: 2; op: 'pool.replace'; pool: PoolSpec }
   | { v: 2; op: 'listener.create'; listener: ListenerSpec }
-  | { v: 2; op: 'listener.replace'; listener: ListenerSpec };
+  | { v: 2; op: 'listener.replace'; listener: ListenerSpec }
+  /** Purge cached responses on every node and worker; the machine numbers it (CachePurge.seq). */
+  | { v: 2; op: 'cache.purge'; purge: CachePurgeRequest };
 
 export type AccessCommand =
   /** Once per cluster: the session-signing secret and the first admin. */
@@ -121,3 +123,6 @@ export interface AccessReader {
 export interface AccessSource {
   readAccess(): AccessReader;
 }
+
+/** A purge as proposed: the machine assigns its seq (the purge generation workers track). */
+export type CachePurgeRequest = Omit<CachePurge, 'seq'>;

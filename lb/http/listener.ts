@@ -17,10 +17,15 @@ import { compilePolicy, type ResponsePolicy } from './header-policy.js';
 import { clientAddress, h1RawHeadersFromH2, upstreamRequestHeaders } from './header-rewrite.js';
 import { rawReply, sendLocalReply, sendPlain } from './local-reply.js';
 import { HttpsRedirect } from './redirect-server.js';
-import { normalizeHost, requestPath, Router } from './router.js';
+import { normalizeHost, originForm, requestPath, Router } from './router.js';
 import { Tunnel } from './tunnel.js';
 import type { ClientRequest, ClientResponse, HttpListenerDeps } from './types.js';
 import { UpstreamPools } from './upstream-pools.js';
+import type { ResponseTap } from '../cache/types.js';
+import { requestCookie, setCookieLine } from './cookies.js';
+import { chainTaps, setCookieTap } from './response-tap.js';
+import { RouteExtras } from './route-extras.js';
+import { StickyPicker } from './sticky-picker.js';
 
 /**
  * How often node checks header/request deadlines on open connections (its default is 30 s,
@@ -86,6 +91,7 @@ export class HttpListener implements ListenerEngine {
   readonly name: string;
   private spec: ListenerSpec;
   private router: Router;
+  private extras: RouteExtras;
   private readonly server: Server | HttpsServer;
   private readonly tls: TlsParts | undefined;
   private policy: ResponsePolicy | undefined;
@@ -110,6 +116,7 @@ export class HttpListener implements ListenerEngine {
     this.spec = spec;
     this.router = new Router(spec.routes);
     this.policy = compilePolicy(spec);
+    this.extras = this.buildExtras(spec);
     this.upstreams = new UpstreamPools(spec.timeouts.connectMs, spec.timeouts.idleMs);
     this.upstreams.setBackendTls(spec.backendTls);
     const httpOptions: ServerOptions = {
@@ -189,6 +196,7 @@ export class HttpListener implements ListenerEngine {
     this.spec = { ...spec, mode: this.spec.mode, bind: this.spec.bind };
     this.router = new Router(spec.routes);
     this.policy = compilePolicy(spec);
+    this.extras = this.buildExtras(spec);
     this.applyServerLimits(spec);
     this.upstreams.setTimeouts(spec.timeouts.connectMs, spec.timeouts.idleMs);
     this.upstreams.setBackendTls(spec.backendTls);
@@ -365,7 +373,13 @@ export class HttpListener implements ListenerEngine {
     const host = requestHost(req);
     const path = requestPath(req.url ?? '/');
     const route = this.router.match(host, path);
-    const pool = route?.pool ?? '';
+    const split = route === undefined ? undefined : this.extras.split(route);
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const choice = split?.choose(header, (name) => requestCookie(req, name));
+    const pool = choice?.pool ?? route?.pool ?? '';
     const trip: { exchange?: Exchange } = {};
     // The connection's own count becomes this request's; later requests on it add their own.
     if (!this.fresh.delete(peerKey(req.socket))) this.deps.metrics.listenerInFlight.inc({ listener: this.name });
@@ -391,17 +405,50 @@ export class HttpListener implements ListenerEngine {
       sendLocalReply(res, new LbError('LB_ERR_NO_ROUTE', `no route for ${host === '' ? '-' : host} ${path}`));
       return;
     }
-    const picker = this.deps.pools(route.pool);
+    const picker = this.deps.pools(pool);
     if (picker === undefined) {
       this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool, kind: 'no_backend' });
-      sendLocalReply(res, new LbError('LB_ERR_NO_BACKEND', `no healthy backend in pool "${route.pool}"`));
+      sendLocalReply(res, new LbError('LB_ERR_NO_BACKEND', `no healthy backend in pool "${pool}"`));
       return;
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
     const raw = h1 ? req.rawHeaders : h1RawHeadersFromH2(req.rawHeaders);
     const headers = upstreamRequestHeaders(raw, { clientIp, proto: this.proto() }, false);
-    trip.exchange = new Exchange(req, res, headers, clientIp, this.exchangeContext(picker));
-    trip.exchange.start();
+    // Cookies the balancer sets ride on the backend's response (never on a cached one).
+    const secure = this.spec.tls !== undefined;
+    const taps: ResponseTap[] = [];
+    let chosen: ExchangeContext['picker'] = picker;
+    const stickyName = picker.stickyCookie?.();
+    if (stickyName !== undefined) {
+      const sticky = new StickyPicker(picker, requestCookie(req, stickyName));
+      chosen = sticky;
+      taps.push(setCookieTap(() => {
+        const backend = sticky.cookieUpdate();
+        return backend === undefined ? undefined : setCookieLine(stickyName, backend, secure);
+      }));
+    }
+    const pinCookie = route.pin?.cookie;
+    if (choice?.pinCookie !== undefined && pinCookie !== undefined) {
+      const line = setCookieLine(pinCookie, choice.pinCookie, secure);
+      taps.push(setCookieTap(() => line));
+    }
+    const forward = (upstream: typeof headers, cacheTap?: ResponseTap): void => {
+      const ctx = this.exchangeContext(chosen);
+      ctx.tap = chainTaps(cacheTap === undefined ? taps : [cacheTap, ...taps]);
+      trip.exchange = new Exchange(req, res, upstream, clientIp, ctx);
+      trip.exchange.start();
+    };
+    const cache = this.extras.cache(route);
+    if (cache === undefined) {
+      forward(headers);
+      return;
+    }
+    const target = originForm(req.url ?? '/');
+    cache.handle(req, res, `${host}${target}`, target, headers, (upstream, tap) => forward(upstream, tap));
+  }
+
+  private buildExtras(spec: ListenerSpec): RouteExtras {
+    return new RouteExtras(spec.name, spec.routes, { caches: this.deps.caches, policy: compilePolicy(spec), now: Date.now });
   }
 
   private exchangeContext(picker: ExchangeContext['picker']): ExchangeContext {
@@ -430,7 +477,13 @@ export class HttpListener implements ListenerEngine {
     const host = normalizeHost(req.headers.host);
     const path = requestPath(req.url ?? '/');
     const route = this.router.match(host, path);
-    const pool = route?.pool ?? '';
+    // A split route's upgrade follows the split (and its pins); no cookie can be set on a 101.
+    const split = route === undefined ? undefined : this.extras.split(route);
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const pool = split?.choose(header, (name) => requestCookie(req, name)).pool ?? route?.pool ?? '';
     let backend = '';
     socket.once('close', () => this.accountBytes(socket, pool, backend));
     const record = (status: number, reached: string): void => {
@@ -444,12 +497,12 @@ export class HttpListener implements ListenerEngine {
       socket.end(rawReply(400, 'Bad Request', DUPLICATE_HOST));
       return;
     }
-    const picker = route === undefined ? undefined : this.deps.pools(route.pool);
+    const picker = route === undefined ? undefined : this.deps.pools(pool);
     if (route === undefined || picker === undefined) {
       const [status, kind, body] =
         route === undefined
           ? ([404, 'no_route', `no route for ${host === '' ? '-' : host} ${path}`] as const)
-          : ([503, 'no_backend', `no healthy backend in pool "${route.pool}"`] as const);
+          : ([503, 'no_backend', `no healthy backend in pool "${pool}"`] as const);
       this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool, kind });
       record(status, '');
       socket.on('error', () => socket.destroy());

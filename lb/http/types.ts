@@ -6,6 +6,7 @@ import type { DataPlaneMetrics } from '../metrics.js';
 import type { CertificateExpiry } from '../tls/certificate-expiry.js';
 import type { TlsMaterial } from '../tls/tls-material.js';
 import type { PoolDirectory } from '../types.js';
+import type { CacheDirectory } from '../cache/directory.js';
 
 export interface HttpListenerDeps {
   pools: PoolDirectory;
@@ -13,6 +14,8 @@ export interface HttpListenerDeps {
   logger: Logger;
   /** The worker's TLS material and expiry metric; TLS listeners need both. */
   tls?: { material: TlsMaterial; expiry: CertificateExpiry };
+  /** The worker's response cache stores; absent = routes with `cache` are served uncached. */
+  caches?: CacheDirectory;
 }
 
 /** A client request as either front delivers it: HTTP/1.1 (node:http) or HTTP/2 (compat API). */

@@ -282,6 +282,26 @@ test('metrics: raft and VIP gauges, process metrics, node registry', async () =>
   assert.match(res.body, /^process_cpu_user_seconds_total /m);
 });
 
+test('cache: DELETE purges through the replicated state (numbered), validates its query, needs admin', async () => {
+  const before = fx.store.read().version;
+  const r = await call('DELETE', '/api/v1/cache', { query: '?listener=front&prefix=/img/' });
+  assert.equal(r.statusCode, 200, r.body);
+  const seq = r.json<{ purge: { seq: number } }>().purge.seq;
+  assert.ok(seq >= 1);
+  assert.ok(fx.store.read().version > before);
+  assert.deepEqual(fx.store.read().cachePurges?.at(-1), { seq, listener: 'front', prefix: '/img/' });
+  const all = await call('DELETE', '/api/v1/cache');
+  assert.equal(all.json<{ purge: { seq: number } }>().purge.seq, seq + 1);
+  const bad = await call('DELETE', '/api/v1/cache', { query: '?prefix=img' });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json<{ error: { field: string } }>().error.field, 'prefix');
+  const missing = await call('DELETE', '/api/v1/cache', { query: '?listener=nope' });
+  assert.equal(missing.statusCode, 400);
+  assert.equal(missing.json<{ error: { field: string } }>().error.field, 'listener');
+  const viewer = await call('DELETE', '/api/v1/cache', { headers: asViewer });
+  assert.equal(viewer.statusCode, 403);
+});
+
 test('docs: the OpenAPI document and the docs page list every operation', async () => {
   const json = await call('GET', '/api/v1/openapi.json', { headers: asViewer });
   assert.equal(json.json<OpenApi>().openapi, '3.1.0');
