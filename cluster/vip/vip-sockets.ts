@@ -19,7 +19,8 @@ function procHex(ip: string, littleEndian: boolean): string {
  * Counts, from /proc/net/tcp (and tcp6) text, the TCP work on `ip` that dropping the address would
  * break: half-open connections to it (SYN_RECV), connections waiting in the accept queue of a
  * listener that takes it (bound to it or to a wildcard: rx_queue of a LISTEN line), and connections
- * from it with bytes or a FIN not yet acknowledged (tx_queue of any other line).
+ * from it with bytes or a FIN not yet acknowledged (tx_queue of any other line); not those already
+ * retransmitting to a peer that stopped answering (retrnsmt > 0).
  */
 export function countPending(procText: string, ip: string, littleEndian = endianness() === 'LE'): number {
   const v4 = procHex(ip, littleEndian);
@@ -30,14 +31,18 @@ export function countPending(procText: string, ip: string, littleEndian = endian
   for (const line of procText.split('\n')) {
     const cols = line.trim().split(/\s+/);
     if (cols.length < 5 || !cols[0]?.endsWith(':')) continue;
-    const [, local, , state, queues] = cols as [string, string, string, string, string];
+    const [, local, , state, queues, , retransmits] = cols as [string, string, string, string, string, string, string | undefined];
     const host = local.slice(0, local.indexOf(':'));
     const [tx, rx] = queues.split(':').map((h) => parseInt(h, 16) || 0) as [number, number];
+    // A socket already in retransmission backoff is waiting on a peer that went away (typically one
+    // left from an earlier tenure of the VIP, or by a killed predecessor): it would hold every drain
+    // to its bound for minutes, and there is nobody left to strand.
+    const stalled = (parseInt(retransmits ?? '0', 16) || 0) > 0;
     if (state === LISTEN) {
       if (own.has(host) || wild.has(host)) pending += rx;
       continue;
     }
-    if (!own.has(host)) continue;
+    if (!own.has(host) || stalled) continue;
     if (state === SYN_RECV) pending += 1;
     else if (tx > 0) pending += 1;
   }

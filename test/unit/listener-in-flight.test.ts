@@ -162,8 +162,8 @@ test('tcp: every open connection is in flight', { timeout: 30_000 }, async () =>
 test('countPending reads /proc/net/tcp: half-open, accept queue, unacknowledged bytes on the VIP only', () => {
   // Little-endian hex as on x86: 198.18.0.100 = 640012C6, 198.18.0.11 = 0B0012C6, 127.0.0.1 = 0100007F; ports 8080 = 1F90.
   const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
-  const row = (sl: number, local: string, st: string, tx: number, rx: number) =>
-    `  ${sl}: ${local} 320012C6:A028 ${st} ${tx.toString(16).toUpperCase().padStart(8, '0')}:${rx.toString(16).toUpperCase().padStart(8, '0')} 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0`;
+  const row = (sl: number, local: string, st: string, tx: number, rx: number, retransmits = 0) =>
+    `  ${sl}: ${local} 320012C6:A028 ${st} ${tx.toString(16).toUpperCase().padStart(8, '0')}:${rx.toString(16).toUpperCase().padStart(8, '0')} 00:00000000 ${retransmits.toString(16).padStart(8, '0')}     0        0 1 1 0000000000000000 100 0 0 10 0`;
   const tcp = [
     header,
     row(0, '00000000:1F90', '0A', 0, 3), // wildcard listener, 3 queued
@@ -175,6 +175,8 @@ test('countPending reads /proc/net/tcp: half-open, accept queue, unacknowledged 
     row(6, '640012C6:1F90', '04', 1, 0), // FIN unacknowledged
     row(7, '0B0012C6:1F90', '01', 9000, 0), // another address of the node
     row(8, '640012C6:1F90', '06', 0, 0), // TIME_WAIT
+    row(9, '640012C6:1F90', '04', 1, 0, 3), // FIN retransmitted 3 times to a peer that went away: stalled
+    row(10, '640012C6:1F90', '03', 0, 0, 2), // SYN-ACK retransmitted: stalled
   ].join('\n');
   const tcp6 = [header, `  0: 0000000000000000FFFF0000640012C6:1F90 0000000000000000FFFF0000320012C6:A029 01 00000010:00000000 00:00000000 00000000     0        0 1`].join('\n');
   // 3 + 1 queued, 1 half-open, 2 owing bytes, and 1 owing over a v4-mapped socket.
