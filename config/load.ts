@@ -97,7 +97,14 @@ export function buildConfig(raw: unknown, source: string): NodeConfig {
     cluster: {
       secret,
       peers: (c?.peers ?? [{ id: file.node.id, address: file.node.clusterListen ?? '127.0.0.1:0' }]).map((p) => ({ id: p.id, address: parseAddress(p.address) })),
-      vip: c?.vip ? { address: c.vip.address, interface: c.vip.interface, driver: c.vip.driver ?? 'linux' } : null,
+      vip: c?.vip
+        ? {
+            address: c.vip.address,
+            interface: c.vip.interface,
+            driver: c.vip.driver ?? 'linux',
+            handOverDrainMs: parseDuration(c.vip.handOverDrain ?? '2s'),
+          }
+        : null,
       heartbeatMs,
       electionTimeoutMs,
       electionJitterMs,

@@ -199,6 +199,8 @@ export const ConfigFile = Type.Object(
                 }),
                 interface: Type.String({ minLength: 1, maxLength: 15 }),
                 driver: Type.Optional(StringEnum(['linux', 'noop'] as const)),
+                /** Planned moves (transfer-leadership, SIGTERM): longest wait for work in flight before the VIP goes. */
+                handOverDrain: Type.Optional(Duration),
               },
               { additionalProperties: false },
             ),

@@ -11,6 +11,8 @@ export interface VipConfig {
   address: string;
   interface: string;
   driver: 'linux' | 'noop';
+  /** Planned moves: longest wait for work in flight on the VIP before releasing it (cluster.vip.handOverDrain). Default 2000. */
+  handOverDrainMs?: number;
 }
 
 export interface NodeConfig {

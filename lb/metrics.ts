@@ -19,7 +19,15 @@ export interface DataPlaneMetrics {
   /** Balancer-side failures: no_route, no_backend, connect_failed, connect_timeout, response_timeout, backend_reset, limit. */
   proxyErrorsTotal: Counter<'listener' | 'pool' | 'kind'>;
   backendConnectFailuresTotal: Counter<'pool' | 'backend'>;
+  /**
+   * Work in flight per listener, what a planned VIP move waits for: HTTP requests being served plus
+   * connections that have not sent their first request yet; every open connection of a TCP listener.
+   * Idle keep-alive connections do not count.
+   */
+  listenerInFlight: Gauge<'listener'>;
 }
+
+export const LISTENER_IN_FLIGHT = 'ballast_listener_in_flight';
 
 export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
   const registers = [registry];
@@ -77,6 +85,12 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
       name: 'ballast_backend_connect_failures_total',
       help: 'Failed connection attempts to a backend',
       labelNames: ['pool', 'backend'],
+      registers,
+    }),
+    listenerInFlight: new Gauge({
+      name: LISTENER_IN_FLIGHT,
+      help: 'Requests being served and connections yet to send one (every open connection on a TCP listener)',
+      labelNames: ['listener'],
       registers,
     }),
   };

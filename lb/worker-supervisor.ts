@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Server, type Connection } from 'net-ipc';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import { LISTENER_IN_FLIGHT } from './metrics.js';
 import type { BackendSnapshot } from './pool.js';
 import type { DataPlaneState, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
 
@@ -155,6 +156,26 @@ export class WorkerSupervisor extends EventEmitter {
   async metrics(): Promise<Registry> {
     const perWorker = await this.ask<MetricObjectWithValues<MetricValue<string>>[]>({ type: 'metrics' });
     return AggregatorRegistry.aggregate(perWorker);
+  }
+
+  /**
+   * Work in flight across the workers (requests being served, connections yet to send one, open TCP
+   * listener connections; see DataPlaneMetrics.listenerInFlight), or null when a running worker did
+   * not answer within `timeoutMs`, so nobody can say it is idle.
+   */
+  async inFlight(timeoutMs = 1000): Promise<number | null> {
+    const live = this.slots.filter((s) => s.worker !== null);
+    if (live.some((s) => s.conn === null)) return null;
+    const answers = await Promise.allSettled(
+      live.map((s) => s.conn!.request({ type: 'metrics' } satisfies WorkerRequest, timeoutMs) as Promise<MetricObjectWithValues<MetricValue<string>>[]>),
+    );
+    let total = 0;
+    for (const a of answers) {
+      if (a.status !== 'fulfilled') return null;
+      const family = a.value.find((m) => m.name === LISTENER_IN_FLIGHT);
+      for (const v of family?.values ?? []) total += v.value;
+    }
+    return total;
   }
 
   /** Pool views merged across workers: active counts add up, eligibility is any worker's view. */

@@ -2,7 +2,7 @@
 # Installs the Debian packages Ballast's tests and lab need, only those missing.
 set -euo pipefail
 need=()
-command -v ip >/dev/null 2>&1 || need+=(iproute2)
+{ command -v ip && command -v tc && command -v ss; } >/dev/null 2>&1 || need+=(iproute2)
 command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)

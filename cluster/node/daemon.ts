@@ -27,6 +27,7 @@ import { NetIpcTransport } from '../transport/ipc-transport.js';
 import { createVipDriver } from '../vip/driver.js';
 import { orphanVipSpec } from '../vip/orphan-release.js';
 import { ClusterError } from './errors.js';
+import { drainForHandOver } from './hand-over.js';
 import { LocalStateStore } from './local-store.js';
 import { RaftStateStore, type PeerMessage } from './raft-store.js';
 import { sealKeyFor } from './seal-secret.js';
@@ -71,6 +72,8 @@ export class BallastNode {
   private readonly ticketSeed = randomBytes(32);
   /** certificate name -> the unseal error last logged, so a state change does not repeat it. */
   private unsealErrors: Record<string, string> = {};
+  /** A planned move is draining the VIP: a second request waits for it instead of draining again. */
+  private moving: Promise<string> | null = null;
 
   constructor(private readonly opts: NodeOptions) {}
 
@@ -132,7 +135,7 @@ export class BallastNode {
       clusterView: () => this.clusterView(),
       workers: supervisor,
       registry: this.registry,
-      transferLeadership: async (to) => this.transferLeadership(to ?? undefined),
+      transferLeadership: (to) => this.transferLeadership(to ?? undefined),
       ...(this.sealKey === null ? {} : { sealKey: this.sealKey }),
     });
     await this.admin.listen({ host: config.node.adminListen.host, port: config.node.adminListen.port });
@@ -176,6 +179,9 @@ export class BallastNode {
       snapshotEvery: config.cluster.snapshotCount,
       onRole: (soft) => this.onRole(soft),
       onLease: (lease, soft) => this.vip?.sync(lease, soft),
+      onTransferRequest: (to) => {
+        this.transferLeadership(to).catch((err: unknown) => logger.warn({ err, to }, 'forwarded leadership transfer refused'));
+      },
     });
     this.raft = raft;
     this.store = raft;
@@ -270,22 +276,79 @@ export class BallastNode {
     return best?.id ?? null;
   }
 
-  /** POST /cluster/transfer-leadership: to a named voter, or the most caught-up one. */
-  transferLeadership(to?: string): string {
-    if (!this.raft) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'single-node cluster: nothing to transfer to');
-    const status = this.raft.status();
+  /**
+   * POST /cluster/transfer-leadership: to a named voter, or the most caught-up one. Resolves once the
+   * VIP is drained and the transfer has started (the target campaigns after this node let go).
+   */
+  async transferLeadership(to?: string): Promise<string> {
+    const raft = this.raft;
+    if (!raft) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'single-node cluster: nothing to transfer to');
+    const status = raft.status();
     if (status.role !== 'leader') {
       if (!status.leader) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no leader: the cluster has no quorum right now; retry when a leader is elected');
       // A follower passes the request on to the leader; without a named target it offers itself
       // (the leader brings a target up to date before handing over).
       const target = to ?? status.id;
-      this.raft.requestTransfer(target);
+      raft.requestTransfer(target);
       return target;
     }
     const target = to ?? this.bestFollower();
     if (!target) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no caught-up follower to transfer leadership to');
-    this.raft.transferLeadership(target);
-    return target;
+    if (this.moving) {
+      const moving = await this.moving;
+      if (moving === target) return target;
+      throw new ClusterError('CLUSTER_ERR_NO_LEADER', `leadership was being transferred to ${moving}; retry in a moment`);
+    }
+    const move = (async () => {
+      const gated = await this.drainVipBeforeMove();
+      try {
+        // Gives up the lease, so the VIP (and with it the gate) goes before the target is told to campaign.
+        raft.transferLeadership(target);
+      } catch (err) {
+        if (gated) await this.liftVipGate();
+        throw err;
+      }
+      if (gated) void this.liftGateIfTransferFails();
+      return target;
+    })();
+    this.moving = move;
+    try {
+      return await move;
+    } finally {
+      this.moving = null;
+    }
+  }
+
+  /** Planned move, leader side: hold off new connections on the VIP and let those in flight finish. */
+  private async drainVipBeforeMove(): Promise<boolean> {
+    const vip = this.vip;
+    const supervisor = this.supervisor;
+    if (!vip?.isHeld() || !supervisor) return false;
+    const report = await drainForHandOver({
+      driver: vip.driver,
+      inFlight: () => supervisor.inFlight(),
+      logger: this.opts.logger.child({ component: 'hand-over' }),
+      drainMs: this.opts.config.cluster.vip?.handOverDrainMs ?? 2000,
+    });
+    return report.gated;
+  }
+
+  private async liftVipGate(): Promise<void> {
+    await this.vip?.driver.unquiesce().catch((err: unknown) => this.opts.logger.error({ err }, 'could not let new connections to the VIP through again'));
+  }
+
+  /** A transfer that does not complete leaves this node leading with the VIP: it must take connections again. */
+  private async liftGateIfTransferFails(): Promise<void> {
+    // Raft gives a transfer one election timeout; past twice that, it is over one way or the other.
+    const deadline = Date.now() + 2 * this.opts.config.cluster.electionTimeoutMs + 500;
+    while (Date.now() < deadline && this.raft?.status().role === 'leader' && this.vip?.isHeld()) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // A released VIP took the gate with it; a VIP still held means the transfer failed.
+    if (this.raft?.status().role === 'leader' && this.vip?.isHeld()) {
+      this.opts.logger.warn('leadership transfer did not complete; taking new connections on the VIP again');
+      await this.liftVipGate();
+    }
   }
 
   clusterView(): ClusterView {
@@ -348,11 +411,13 @@ export class BallastNode {
     return Object.assign({}, ...ws.map((w) => w.listening)) as Record<string, number>;
   }
 
-  /** SIGTERM: release the VIP, hand over leadership, drain the workers, leave. */
+  /** SIGTERM: drain and release the VIP, hand over leadership, drain the workers, leave. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     const { logger } = this.opts;
+    // A follower will take the VIP over: let what is in flight on it finish first (the close lifts the gate).
+    if (this.raft?.status().role === 'leader' && this.bestFollower() !== null) await this.drainVipBeforeMove();
     await this.vip?.close();
     if (this.raft?.status().role === 'leader') {
       const target = this.bestFollower();

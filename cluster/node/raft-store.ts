@@ -45,6 +45,11 @@ export interface RaftStoreOptions {
   /** Called with every role/leader/term change and on every tick with the current lease. */
   onRole?: (soft: SoftState) => void;
   onLease?: (lease: LeaseState, soft: SoftState) => void | Promise<void>;
+  /**
+   * A follower passed a transfer-leadership request to this leader. Default: start it at once; the
+   * node hooks it to drain the VIP first, as for a transfer asked of the leader itself.
+   */
+  onTransferRequest?: (to: NodeId) => void;
 }
 
 interface Waiter {
@@ -343,6 +348,10 @@ export class RaftStateStore implements StateStore {
         return;
       case 'transfer':
         if (this.node.softState().role !== 'leader') return;
+        if (this.opts.onTransferRequest) {
+          this.opts.onTransferRequest(msg.to);
+          return;
+        }
         try {
           this.transferLeadership(msg.to);
         } catch (err) {

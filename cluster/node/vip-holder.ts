@@ -13,7 +13,8 @@ export class VipHolder {
   private closed = false;
 
   constructor(
-    private readonly driver: VipDriver,
+    /** Also used directly for a planned move's drain (hand-over.ts); acquire/release only through sync/close. */
+    readonly driver: VipDriver,
     private readonly logger: Logger,
     private readonly onRaiseFailed: (err: unknown) => void,
   ) {}

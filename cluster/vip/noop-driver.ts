@@ -32,4 +32,15 @@ export class NoopVipDriver implements VipDriver {
   async held(): Promise<boolean> {
     return this.holding;
   }
+
+  /** Nothing to hold off on loopback: planned moves go ahead at once. */
+  async quiesce(): Promise<boolean> {
+    return false;
+  }
+
+  async unquiesce(): Promise<void> {}
+
+  async pendingConnections(): Promise<number> {
+    return 0;
+  }
 }

@@ -15,6 +15,21 @@ export interface VipDriver {
   release(): Promise<void>;
   /** Whether the address is on the interface now (asked of the system, not remembered). */
   held(): Promise<boolean>;
+  /**
+   * A planned move's first step: while this host holds the VIP, stop taking NEW connections on it
+   * without refusing them (their SYNs are dropped, so clients' kernels resend them, to the next
+   * holder), established ones untouched. Resolves true once in place; false when the VIP is not
+   * held here or this host cannot do it (logged: the move then goes ahead as before).
+   * `acquire`, `release` and `unquiesce` all lift it.
+   */
+  quiesce(): Promise<boolean>;
+  /** Lifts quiesce(). Idempotent. */
+  unquiesce(): Promise<void>;
+  /**
+   * Connections on the VIP that releasing it now would break, as the kernel sees them: not yet
+   * accepted by a worker, or with bytes the client has not acknowledged. 0 when unknown.
+   */
+  pendingConnections(): Promise<number>;
 }
 
 export interface CommandResult {

@@ -78,6 +78,10 @@ function contextKey(tls: ListenerTlsSpec | undefined): string {
 }
 
 /** Host the request was routed on: Host for HTTP/1.1, :authority (or Host) for HTTP/2. */
+function peerKey(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
 function requestHost(req: ClientRequest): string {
   if (req instanceof IncomingMessage) return normalizeHost(req.headers.host);
   return normalizeHost(req.authority || req.headers.host);
@@ -96,6 +100,11 @@ export class HttpListener implements ListenerEngine {
   private readonly upstreamSockets = new Set<Socket>();
   private readonly marks = new WeakMap<Socket, ByteMark>();
   private readonly awaitingBackend = new WeakMap<Socket, IncomingMessage>();
+  /**
+   * Connections that have not started a request yet, by client address and port: the one key the
+   * raw socket shares with the TLS socket and HTTP/2 session a request arrives on.
+   */
+  private readonly fresh = new Map<string, Socket>();
   private draining = false;
   private closed: Promise<void> | undefined;
 
@@ -324,9 +333,16 @@ export class HttpListener implements ListenerEngine {
     this.marks.set(socket, { read: 0, written: 0 });
     this.deps.metrics.connectionsTotal.inc(labels);
     this.deps.metrics.listenerActiveConnections.inc(labels);
+    // A connection counts as work in flight until its first request takes the count over (onRequest).
+    const key = peerKey(socket);
+    this.fresh.set(key, socket);
+    this.deps.metrics.listenerInFlight.inc(labels);
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.deps.metrics.listenerActiveConnections.dec(labels);
+      if (this.fresh.get(key) !== socket) return;
+      this.fresh.delete(key);
+      this.deps.metrics.listenerInFlight.dec(labels);
     });
   }
 
@@ -368,7 +384,10 @@ export class HttpListener implements ListenerEngine {
     const choice = split?.choose(header, (name) => requestCookie(req, name));
     const pool = choice?.pool ?? route?.pool ?? '';
     const trip: { exchange?: Exchange } = {};
+    // The connection's own count becomes this request's; later requests on it add their own.
+    if (!this.fresh.delete(peerKey(req.socket))) this.deps.metrics.listenerInFlight.inc({ listener: this.name });
     res.once('close', () => {
+      this.deps.metrics.listenerInFlight.dec({ listener: this.name });
       const backend = trip.exchange?.reachedBackend ?? '';
       const code = res.headersSent ? String(res.statusCode) : CLIENT_CLOSED;
       this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool, backend, code });

@@ -133,6 +133,7 @@ export class TcpListener implements ListenerEngine {
     const conn: TcpConnection = { client, backend: undefined, dial: new AbortController() };
     this.conns.add(conn);
     metrics.listenerActiveConnections.inc({ listener });
+    metrics.listenerInFlight.inc({ listener });
     client.once('close', () => {
       conn.dial.abort();
       if (conn.backend === undefined) this.finish(conn, listener);
@@ -214,6 +215,7 @@ export class TcpListener implements ListenerEngine {
   private finish(conn: TcpConnection, listener: string): void {
     if (!this.conns.delete(conn)) return;
     this.deps.metrics.listenerActiveConnections.dec({ listener });
+    this.deps.metrics.listenerInFlight.dec({ listener });
   }
 }
 

@@ -67,7 +67,9 @@ const [name, port] = process.argv.slice(1);
 http.createServer((req, res) => {
   if (req.url === '/health') { res.end('ok'); return; }
   res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify({ backend: name, via: req.socket.remoteAddress }));
+  // /slow/MS answers after MS ms: a request still in flight when something happens.
+  const delay = req.url.startsWith('/slow/') ? Math.min(10000, Number(req.url.slice(6)) || 0) : 0;
+  setTimeout(() => res.end(JSON.stringify({ backend: name, via: req.socket.remoteAddress })), delay);
 }).listen(Number(port), '0.0.0.0', () => console.log('listening'));
 `;
 
@@ -329,6 +331,11 @@ export class LabCluster {
 
   heal(id: string): Promise<void> {
     return setLink(this.node(id).host.ns, true);
+  }
+
+  /** One request from the client namespace through the VIP (path e.g. "slow/800"). */
+  viaVip(path: string, timeoutMs: number): Promise<AgentAnswer> {
+    return this.agent(this.lab.client.ns).request(`${this.url}${path}`, { timeoutMs });
   }
 
   /** Starts the bounded client loop inside the client namespace against the VIP. */

@@ -252,3 +252,43 @@ test('REST transfer-leadership: the VIP moves to the chosen node, the old leader
     await watch.stop();
   }
 });
+
+test('transfer-leadership with a slow request in flight on the old leader: the VIP waits for it, the request completes', { skip, timeout: 120_000 }, async (t) => {
+  const c = lab();
+  const old = await c.waitForLeader({ timeoutMs: 15_000 });
+  const probe = await c.api(old, 'GET', '/api/v1/cluster');
+  if (probe.status === 404) {
+    t.skip('no /api/v1/cluster in this build');
+    return;
+  }
+  const to = c.nodes.map((n) => n.id).find((id) => id !== old)!;
+  const watch = await watchVip(c.lab.vip, { prefix });
+  try {
+    await c.waitServing(15_000);
+    // The backend holds it 500 ms: still in flight on the old leader when the transfer is asked for
+    // (and, on a loaded box, well within the 2 s drain bound).
+    const started = Date.now();
+    const slow = c.viaVip('slow/500', 6000);
+    await sleep(250);
+    const at = Date.now();
+    const res = await c.api(old, 'POST', '/api/v1/cluster/transfer-leadership', { to });
+    assert.equal(res.status, 200, `transfer-leadership: ${res.body}`);
+    const answer = await slow;
+    const tookMs = Date.now() - started;
+    assert.equal(await c.waitForLeader({ timeoutMs: 15_000, not: old }), to);
+    const drained = c.logs(old, at).find((l) => l.msg === 'nothing in flight on the VIP; moving it');
+    const released = watch.events.find((e) => e.ns === c.node(old).host.ns && !e.held && e.atMs >= at);
+    console.log(
+      `transfer ${old} -> ${to} with a 500 ms request in flight: it answered ${answer.status} after ${tookMs} ms ` +
+        `via ${c.nodeByAddress((JSON.parse(answer.body || '{}') as { via?: string }).via ?? null) ?? '?'}; drain logged ${JSON.stringify(drained ?? null)}; ` +
+        `VIP events ${describe(watch.events.filter((e) => e.atMs >= at - 1000), at)}`,
+    );
+    assert.equal(answer.status, 200, `the request in flight completed: ${answer.body}`);
+    assert.equal(c.nodeByAddress((JSON.parse(answer.body) as { via: string }).via), old, 'served through the old leader');
+    assert.ok(drained !== undefined, `${old} logged the drain`);
+    assert.ok(released !== undefined && released.atMs >= started + 450, 'the old leader let the VIP go only after the response was on its way');
+    assert.equal(watch.overlapMs(), 0, 'the VIP was never on two nodes');
+  } finally {
+    await watch.stop();
+  }
+});

@@ -76,9 +76,14 @@ function recordingRunner(): CommandRunner & { calls: Call[]; addresses: Set<stri
         return { stdout: '', stderr: '' };
       }
       if (a0 === 'addr' && a1 === 'del' && a2 !== undefined) {
-        addresses.delete(a2);
+        if (!addresses.delete(a2)) throw new VipError('VIP_ERR_COMMAND_FAILED', 'absent', { stderr: 'RTNETLINK answers: Cannot assign requested address', exitCode: 2 });
         return { stdout: '', stderr: '' };
       }
+      // No SYN gate here: tc's answers for a clsact with no filter at our preference.
+      if (file === 'tc' && a0 === 'filter' && a1 === 'del') {
+        throw new VipError('VIP_ERR_COMMAND_FAILED', 'no filter', { stderr: 'Error: Cannot find specified filter chain.', exitCode: 2 });
+      }
+      if (file === 'tc' && a0 === 'filter' && a1 === 'show') return { stdout: '', stderr: '' };
       throw new Error(`unexpected command ${file} ${args.join(' ')}`);
     },
   };
@@ -103,6 +108,7 @@ test('linux driver: acquire adds the address and announces -U then -A, repeated 
   const commands = runner.calls.map((c) => [c.file, ...c.args].join(' '));
   assert.deepEqual(commands, [
     'ip -j -4 addr show dev eth0',
+    'tc filter del dev eth0 ingress pref 47633',
     'ip addr add 198.18.0.100/24 dev eth0',
     'arping -U -c 3 -I eth0 198.18.0.100',
     'arping -A -c 3 -I eth0 198.18.0.100',
@@ -116,16 +122,25 @@ test('linux driver: acquire adds the address and announces -U then -A, repeated 
   await vip.acquire();
   assert.deepEqual(
     runner.calls.map((c) => c.args.join(' ')),
-    ['-j -4 addr show dev eth0'],
-    'a second acquire neither re-adds nor re-announces',
+    ['-j -4 addr show dev eth0', 'filter del dev eth0 ingress pref 47633'],
+    'a second acquire neither re-adds nor re-announces (it does make sure no SYN gate is left)',
   );
 
   runner.calls.length = 0;
   await vip.release();
   await vip.release();
+  assert.equal(await vip.quiesced(), false);
   assert.deepEqual(
     runner.calls.map((c) => c.args.join(' ')),
-    ['-j -4 addr show dev eth0', 'addr del 198.18.0.100/24 dev eth0', '-j -4 addr show dev eth0'],
+    [
+      'addr del 198.18.0.100/24 dev eth0',
+      'filter del dev eth0 ingress pref 47633',
+      // Not there with the configured prefix: look for it with another.
+      'addr del 198.18.0.100/24 dev eth0',
+      '-j -4 addr show dev eth0',
+      'filter del dev eth0 ingress pref 47633',
+      'filter show dev eth0 ingress',
+    ],
   );
   assert.equal(await vip.held(), false);
 });

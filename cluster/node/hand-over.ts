@@ -1,0 +1,59 @@
+// The drain before a planned VIP move (transfer-leadership, SIGTERM): new connections on the VIP are
+// held off (their SYNs dropped, so clients resend them to the next holder) and the move waits, bounded,
+// until nothing is in flight on the old holder, because a connection it still serves when the address
+// goes can neither be answered from here nor continued by the new holder.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { VipDriver } from '../vip/types.js';
+
+export interface HandOverOptions {
+  driver: Pick<VipDriver, 'quiesce' | 'unquiesce' | 'pendingConnections'>;
+  /** Work in flight in the workers (WorkerSupervisor.inFlight); null when they could not all tell. */
+  inFlight: () => Promise<number | null>;
+  logger: Logger;
+  /** Longest wait for the work in flight; the move goes ahead anyway after it. */
+  drainMs: number;
+  /** Pause between two looks. Default 20. */
+  pollMs?: number;
+}
+
+export interface HandOverReport {
+  /** New connections are being held off (false: the driver cannot, or this node does not hold the VIP). */
+  gated: boolean;
+  /** Nothing was left in flight when the wait ended. */
+  idle: boolean;
+  waitedMs: number;
+}
+
+/**
+ * Gate the VIP, then wait until the kernel holds no connection a worker has not accepted, the
+ * workers have nothing in flight and the kernel owes clients no byte, in that order (a connection
+ * leaves the kernel's queue into a worker's count, and a worker's last write into the kernel).
+ */
+export async function drainForHandOver(opts: HandOverOptions): Promise<HandOverReport> {
+  const started = Date.now();
+  const gated = await opts.driver.quiesce().catch((err: unknown) => {
+    opts.logger.warn({ err }, 'could not hold off new connections; moving the VIP without draining');
+    return false;
+  });
+  if (!gated) return { gated: false, idle: false, waitedMs: Date.now() - started };
+  const deadline = started + opts.drainMs;
+  const pollMs = opts.pollMs ?? 20;
+  let last: { kernel: number | null; workers: number | null } = { kernel: null, workers: null };
+  for (let polls = 0; polls < 10_000; polls++) {
+    const kernel = await opts.driver.pendingConnections();
+    const workers = kernel === 0 ? await opts.inFlight() : null;
+    const after = workers === 0 ? await opts.driver.pendingConnections() : null;
+    last = { kernel: after ?? kernel, workers };
+    if (after === 0) {
+      const waitedMs = Date.now() - started;
+      opts.logger.info({ waitedMs, polls: polls + 1 }, 'nothing in flight on the VIP; moving it');
+      return { gated, idle: true, waitedMs };
+    }
+    if (Date.now() >= deadline) break;
+    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+  }
+  const waitedMs = Date.now() - started;
+  opts.logger.warn({ waitedMs, ...last }, 'work still in flight on the VIP after the drain bound; moving it anyway');
+  return { gated, idle: false, waitedMs };
+}
