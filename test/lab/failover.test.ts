@@ -265,11 +265,15 @@ test('transfer-leadership with a slow request in flight on the old leader: the V
   const watch = await watchVip(c.lab.vip, { prefix });
   try {
     await c.waitServing(15_000);
-    // The backend holds it 500 ms: still in flight on the old leader when the transfer is asked for
-    // (and, on a loaded box, well within the 2 s drain bound).
+    // The backend holds it 1.2 s: in flight on the old leader when the transfer is asked for, and
+    // within the 2 s drain bound. The transfer waits until the old leader's workers report it in
+    // flight: on a loaded box the client's process may take longer to start than any fixed sleep.
     const started = Date.now();
-    const slow = c.viaVip('slow/500', 6000);
-    await sleep(250);
+    const slow = c.viaVip('slow/1200', 8000);
+    await pollUntil(
+      async () => (/^ballast_listener_in_flight\{[^}]*\} [1-9]/m.test((await c.api(old, 'GET', '/metrics')).body) ? true : null),
+      { timeoutMs: 5000, intervalMs: 20, what: `the slow request to be in flight on ${old}` },
+    );
     const at = Date.now();
     const res = await c.api(old, 'POST', '/api/v1/cluster/transfer-leadership', { to });
     assert.equal(res.status, 200, `transfer-leadership: ${res.body}`);
@@ -279,14 +283,14 @@ test('transfer-leadership with a slow request in flight on the old leader: the V
     const drained = c.logs(old, at).find((l) => l.msg === 'nothing in flight on the VIP; moving it');
     const released = watch.events.find((e) => e.ns === c.node(old).host.ns && !e.held && e.atMs >= at);
     console.log(
-      `transfer ${old} -> ${to} with a 500 ms request in flight: it answered ${answer.status} after ${tookMs} ms ` +
+      `transfer ${old} -> ${to} with a 1200 ms request in flight: it answered ${answer.status} after ${tookMs} ms ` +
         `via ${c.nodeByAddress((JSON.parse(answer.body || '{}') as { via?: string }).via ?? null) ?? '?'}; drain logged ${JSON.stringify(drained ?? null)}; ` +
         `VIP events ${describe(watch.events.filter((e) => e.atMs >= at - 1000), at)}`,
     );
     assert.equal(answer.status, 200, `the request in flight completed: ${answer.body}`);
     assert.equal(c.nodeByAddress((JSON.parse(answer.body) as { via: string }).via), old, 'served through the old leader');
     assert.ok(drained !== undefined, `${old} logged the drain`);
-    assert.ok(released !== undefined && released.atMs >= started + 450, 'the old leader let the VIP go only after the response was on its way');
+    assert.ok(released !== undefined && released.atMs >= started + 1150, 'the old leader let the VIP go only after the response was on its way');
     assert.equal(watch.overlapMs(), 0, 'the VIP was never on two nodes');
   } finally {
     await watch.stop();
