@@ -3,6 +3,7 @@
 import type { BackendSpec, HealthCheckSpec, ListenerSpec, PoolSpec, StatusRange } from '../lb/types.js';
 import { parseAddress } from './address.js';
 import { parseDuration } from './duration.js';
+import { normalizeListenerEdge } from './edge-normalize.js';
 import { ConfigError } from './errors.js';
 import type { BackendInput, HealthCheckInput, ListenerInput, PoolInput } from './schema.js';
 
@@ -146,6 +147,7 @@ export function normalizeListener(input: ListenerInput, field: string): Listener
     },
   };
   if (input.pool) spec.pool = input.pool;
+  normalizeListenerEdge(input, spec, field);
   return spec;
 }
 

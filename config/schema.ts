@@ -3,6 +3,7 @@
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { ADDRESS_PATTERN } from './address.js';
 import { DURATION_PATTERN } from './duration.js';
+import { ListenerEdgeProps, RouteEdgeProps } from './edge-schema.js';
 
 /** A string enum as a plain JSON Schema `enum` (one clear error instead of an anyOf per literal). */
 function StringEnum<T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
@@ -103,6 +104,7 @@ export const RouteInput = Type.Object(
       }),
     ),
     pool: Name,
+    ...RouteEdgeProps,
   },
   { additionalProperties: false },
 );
@@ -128,6 +130,7 @@ export const ListenerInput = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    ...ListenerEdgeProps,
   },
   { additionalProperties: false },
 );

@@ -3,6 +3,8 @@
 // only a change of mode or bind address replaces a listener (the old one drains).
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { createEdgeRuntime, type EdgeRuntime } from './edge/edge-runtime.js';
+import type { EdgeChannel } from './edge/types.js';
 import { HttpListener } from './http/listener.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './metrics.js';
 import { PoolRuntime, type BackendSnapshot } from './pool.js';
@@ -34,12 +36,21 @@ export class DataPlane {
   /** Replaced listeners still finishing their established connections. */
   private readonly retiring = new Set<ListenerEngine>();
   private readonly metrics: DataPlaneMetrics;
+  /** Rate limits, decision metrics and access log files, shared by this worker's listeners. */
+  private readonly edge: EdgeRuntime;
   private version = -1;
 
   constructor(
-    private readonly deps: { logger: Logger; registry: Registry; now?: () => number },
+    private readonly deps: { logger: Logger; registry: Registry; now?: () => number; edgeChannel?: EdgeChannel },
   ) {
     this.metrics = createDataPlaneMetrics(deps.registry);
+    const edgeOpts = { registry: deps.registry, logger: deps.logger };
+    this.edge = createEdgeRuntime(deps.edgeChannel === undefined ? edgeOpts : { ...edgeOpts, channel: deps.edgeChannel });
+  }
+
+  /** SIGHUP: access log files are reopened (after logrotate moved them). */
+  reopenLogs(): void {
+    this.edge.sinks.reopen();
   }
 
   async apply(state: DataPlaneState): Promise<ApplyReport> {
@@ -78,6 +89,7 @@ export class DataPlane {
       starts.push(this.startListener(spec, running ? 'replaced' : 'new'));
     }
     await Promise.all(starts);
+    this.edge.sinks.keepOnly(new Set(state.listeners.flatMap((l) => (l.accessLog === undefined ? [] : [l.accessLog.path]))));
 
     // Pools go last so that retiring listeners that still reference them keep working.
     for (const name of [...this.pools.keys()]) {
@@ -89,7 +101,7 @@ export class DataPlane {
   }
 
   private async startListener(spec: ListenerSpec, why: string): Promise<void> {
-    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger };
+    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger, edge: this.edge };
     const engine: ListenerEngine = spec.mode === 'tcp' ? new TcpListener(spec, deps) : new HttpListener(spec, deps);
     const running: RunningListener = { spec, engine, error: null };
     this.listeners.set(spec.name, running);
@@ -143,5 +155,6 @@ export class DataPlane {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const e of engines) e.destroy();
+    this.edge.sinks.flush();
   }
 }

@@ -5,7 +5,8 @@ import { Client } from 'net-ipc';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { DataPlane } from './data-plane.js';
-import type { NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
+import { IpcEdgeChannel } from './edge/ipc-edge-channel.js';
+import type { EdgeNodeMessage, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
 
 const ipcPath = process.env['BALLAST_IPC_PATH'];
 const workerId = process.env['BALLAST_WORKER_ID'] ?? String(process.pid);
@@ -16,8 +17,11 @@ if (!ipcPath) {
 
 const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'info' }).child({ worker: workerId });
 const registry = new Registry();
-const plane = new DataPlane({ logger, registry });
 const client = new Client({ path: ipcPath, reconnect: false });
+const plane = new DataPlane({ logger, registry, edgeChannel: new IpcEdgeChannel(client) });
+
+// logrotate may signal the workers directly; the node also forwards its own SIGHUP.
+process.on('SIGHUP', () => plane.reopenLogs());
 
 // States apply strictly in arrival order; a newer one queued behind a slow apply supersedes it.
 let applying: Promise<void> = Promise.resolve();
@@ -26,8 +30,11 @@ function send(msg: WorkerToNode): void {
   client.send(msg).catch((err: unknown) => logger.warn({ err }, 'report to node failed'));
 }
 
-client.on('message', (msg: NodeToWorker) => {
+client.on('message', (msg: NodeToWorker | EdgeNodeMessage) => {
   switch (msg.type) {
+    case 'edge.reopen-logs':
+      plane.reopenLogs();
+      return;
     case 'state':
       applying = applying.then(async () => {
         const report = await plane.apply(msg.state);

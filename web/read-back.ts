@@ -6,6 +6,7 @@ import { formatStatusSet } from '../config/normalize.js';
 import type { HealthCheckInput } from '../config/schema.js';
 import type { BackendSnapshot } from '../lb/pool-types.js';
 import type { BackendHealth, BackendSpec, HealthCheckSpec, HealthTable, ListenerSpec, PoolSpec } from '../lb/types.js';
+import { listenerEdgeView, routeEdgeView } from './edge-view.js';
 import type { BackendViewT, ListenerViewT, PoolViewT } from './schemas.js';
 
 const NOT_CHECKED: BackendHealth = { status: 'unknown', reason: 'not checked yet', since: 0 };
@@ -75,7 +76,10 @@ export function listenerView(spec: ListenerSpec, port: number | undefined): List
     name: spec.name,
     mode: spec.mode,
     bind: formatAddress(spec.bind),
-    routes: spec.routes.map((r) => (r.host === undefined ? { pathPrefix: r.pathPrefix, pool: r.pool } : { pathPrefix: r.pathPrefix, host: r.host, pool: r.pool })),
+    routes: spec.routes.map((r) => ({
+      ...(r.host === undefined ? { pathPrefix: r.pathPrefix, pool: r.pool } : { pathPrefix: r.pathPrefix, host: r.host, pool: r.pool }),
+      ...routeEdgeView(r),
+    })),
     maxConns: spec.maxConns,
     retries: spec.retries,
     maxHeaderBytes: spec.maxHeaderBytes,
@@ -86,6 +90,7 @@ export function listenerView(spec: ListenerSpec, port: number | undefined): List
       idle: formatDuration(spec.timeouts.idleMs),
     },
     port: port ?? null,
+    ...listenerEdgeView(spec),
   };
   if (spec.pool !== undefined) out.pool = spec.pool;
   return out;

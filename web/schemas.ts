@@ -2,6 +2,7 @@
 // backends and listeners are the config file's own schemas (config/schema.ts); responses read
 // state back in that same input form (plus what is observed), so a GET body can be PUT back.
 import { Type, type SchemaOptions, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import { ListenerEdgeProps, RouteEdgeProps } from '../config/edge-schema.js';
 import { ADMIN_STATES, HealthCheckInput, PoolInput, SCHEDULERS } from '../config/schema.js';
 import { TOKEN_ID_PATTERN } from './api-token.js';
 
@@ -88,12 +89,13 @@ export const ListenerView = Obj({
   mode: StringEnum(['http', 'tcp'] as const),
   bind: Type.String(),
   pool: Type.Optional(Name),
-  routes: Type.Array(Obj({ pathPrefix: Type.String(), host: Type.Optional(Type.String()), pool: Name })),
+  routes: Type.Array(Obj({ pathPrefix: Type.String(), host: Type.Optional(Type.String()), pool: Name, ...RouteEdgeProps })),
   maxConns: Type.Integer(),
   retries: Type.Integer(),
   maxHeaderBytes: Type.Integer(),
   timeouts: Obj({ connect: Type.String(), clientHeader: Type.String(), responseHeader: Type.String(), idle: Type.String() }),
   port: Nullable(Type.Integer(), 'Port the workers bound; null when not listening'),
+  ...ListenerEdgeProps,
 });
 
 export const PoolList = WithMeta({ pools: Type.Array(PoolView) });
