@@ -60,9 +60,10 @@ export class RateLimiter {
   }
 
   private async lease(key: string, spec: RateLimitSpec, existing: Local | undefined): Promise<RateDecision> {
-    const entry: Local = existing ?? { credit: 0, expiresAt: 0, deniedUntil: 0, pending: undefined };
-    if (existing === undefined) this.local.set(key, entry);
+    // Sweep before inserting: a fresh entry looks expired and would be swept with its lease.
     this.maybeSweep();
+    const entry: Local = existing ?? { credit: 0, expiresAt: 0, deniedUntil: 0, pending: undefined };
+    this.local.set(key, entry);
     let decision: RateDecision = { allowed: true };
     const asked = (async () => {
       try {
