@@ -19,7 +19,7 @@ export class LogSinks {
     if (path === 'stdout' || path === '-') return { write: (line) => process.stdout.write(`${line}\n`) };
     let dest = this.files.get(path);
     if (dest === undefined) {
-      dest = pino.destination({ dest: path, append: true, mkdir: true, sync: false, minLength: 4096 });
+      dest = pino.destination({ dest: path, append: true, mkdir: true, sync: false });
       // An unwritable file must not crash the worker; the lines are lost, which the log says once.
       dest.on('error', (err: unknown) => process.stderr.write(`ballast access log ${path}: ${String(err)}\n`));
       this.files.set(path, dest);
