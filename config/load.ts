@@ -52,6 +52,16 @@ export function buildConfig(raw: unknown, source: string): NodeConfig {
   if (electionTimeoutMs < heartbeatMs * 3) {
     throw new ConfigError('CONFIG_ERR_INVALID', 'cluster.electionTimeout', `must be at least 3 heartbeats (${heartbeatMs * 3}ms)`);
   }
+  // [T, 1.5T) rather than etcd's [T, 2T): a dead leader is noticed ~0.25 T sooner on average, and
+  // pre-vote keeps the extra split votes cheap (the simulator runs this spread too).
+  const electionJitterMs = parseDuration(c?.electionJitter ?? `${Math.round(electionTimeoutMs / 2)}ms`);
+  if (electionJitterMs < heartbeatMs || electionJitterMs > electionTimeoutMs) {
+    throw new ConfigError(
+      'CONFIG_ERR_INVALID',
+      'cluster.electionJitter',
+      `must be between one heartbeat (${heartbeatMs}ms) and the election timeout (${electionTimeoutMs}ms)`,
+    );
+  }
   const admin = file.admin ?? {};
   if (admin.password && admin.passwordFile) throw new ConfigError('CONFIG_ERR_INVALID', 'admin.passwordFile', 'give either password or passwordFile, not both');
   const password = admin.passwordFile ? readSecretFile(admin.passwordFile, 'admin.passwordFile', base) : (admin.password ?? null);
@@ -87,6 +97,7 @@ export function buildConfig(raw: unknown, source: string): NodeConfig {
       vip: c?.vip ? { address: c.vip.address, interface: c.vip.interface, driver: c.vip.driver ?? 'linux' } : null,
       heartbeatMs,
       electionTimeoutMs,
+      electionJitterMs,
       snapshotCount: c?.snapshotCount ?? 10_000,
     },
     admin: { user: admin.user ?? 'admin', password },

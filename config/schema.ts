@@ -174,6 +174,8 @@ export const ConfigFile = Type.Object(
           ),
           heartbeat: Type.Optional(Duration),
           electionTimeout: Type.Optional(Duration),
+          /** Width of the election timeout's random spread (default: half the election timeout). */
+          electionJitter: Type.Optional(Duration),
           /** Applied entries between two Raft snapshots (etcd's --snapshot-count). */
           snapshotCount: Type.Optional(Count(10, 10_000_000)),
         },

@@ -29,6 +29,8 @@ export interface NodeConfig {
     vip: VipConfig | null;
     heartbeatMs: number;
     electionTimeoutMs: number;
+    /** Width of the election timeout's random spread. */
+    electionJitterMs: number;
     snapshotCount: number;
   };
   admin: { user: string; password: string | null };

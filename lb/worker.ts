@@ -4,6 +4,7 @@
 import { Client } from 'net-ipc';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { ORPHAN_VIP_ENV, armOrphanVipRelease } from '../cluster/vip/orphan-release.js';
 import { DataPlane } from './data-plane.js';
 import { IpcEdgeChannel } from './edge/ipc-edge-channel.js';
 import type { EdgeNodeMessage, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
@@ -16,6 +17,10 @@ if (!ipcPath) {
 }
 
 const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'info' }).child({ worker: workerId });
+// Written straight to stderr: it runs inside the process's exit, where nothing asynchronous flushes.
+const orphanGuard = armOrphanVipRelease(process.env[ORPHAN_VIP_ENV], (msg) =>
+  process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, worker: workerId, msg })}\n`),
+);
 const registry = new Registry();
 const client = new Client({ path: ipcPath, reconnect: false });
 const plane = new DataPlane({ logger, registry, edgeChannel: new IpcEdgeChannel(client) });
@@ -25,6 +30,7 @@ process.on('SIGHUP', () => plane.reopenLogs());
 
 // States apply strictly in arrival order; a newer one queued behind a slow apply supersedes it.
 let applying: Promise<void> = Promise.resolve();
+let draining = false;
 
 function send(msg: WorkerToNode): void {
   client.send(msg).catch((err: unknown) => logger.warn({ err }, 'report to node failed'));
@@ -42,6 +48,7 @@ client.on('message', (msg: NodeToWorker | EdgeNodeMessage) => {
       });
       return;
     case 'drain':
+      draining = true;
       void applying.then(async () => {
         await plane.drain(msg.timeoutMs);
         await client.close().catch(() => undefined);
@@ -63,6 +70,7 @@ client.on('request', (req: WorkerRequest, respond: (data: unknown) => Promise<vo
 client.on('close', () => {
   // Without its node a worker would serve a state nobody can change: stop, the node restarts us.
   logger.warn('lost the node connection; exiting');
+  if (!draining) orphanGuard.nodeLost();
   process.exit(1);
 });
 

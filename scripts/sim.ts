@@ -12,6 +12,8 @@ const { values } = parseArgs({
     'no-shrink': { type: 'boolean', default: false },
     'max-reports': { type: 'string', default: '5' },
     progress: { type: 'string', default: '0' },
+    // Election spread in ticks (electionTick is 10): 10 is etcd's [T, 2T), 5 is a Ballast node's default.
+    jitter: { type: 'string', default: '10' },
   },
 });
 
@@ -19,8 +21,9 @@ const seeds = Number(values.seeds);
 const from = Number(values.from);
 const maxReports = Number(values['max-reports']);
 const progressEvery = Number(values.progress);
-if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(from)) {
-  process.stderr.write('usage: npm run sim -- --seeds N --from S [--no-shrink] [--max-reports K] [--progress K]\n');
+const jitter = Number(values.jitter);
+if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(from) || !Number.isInteger(jitter) || jitter < 1) {
+  process.stderr.write('usage: npm run sim -- --seeds N --from S [--jitter TICKS] [--no-shrink] [--max-reports K] [--progress K]\n');
   process.exit(2);
 }
 
@@ -31,7 +34,7 @@ let unknownLin = 0;
 let shrunk = false;
 const started = performance.now();
 for (let seed = from; seed < from + seeds; seed++) {
-  const r = runSeed({ seed });
+  const r = runSeed({ seed, raft: { electionJitterTick: jitter } });
   elections += r.elections;
   commits += r.commits;
   if (r.linearizability === 'unknown') unknownLin++;
@@ -40,7 +43,7 @@ for (let seed = from; seed < from + seeds; seed++) {
     if (violations <= maxReports) process.stdout.write(`${formatFailure(r)}\n\n`);
     if (!shrunk && !values['no-shrink']) {
       shrunk = true;
-      const s = shrinkFailure(r);
+      const s = shrinkFailure(r, { raft: { electionJitterTick: jitter } });
       process.stdout.write(`shrunk seed ${seed}: fault plan ${r.plan.length} -> ${s.plan.length} actions (${s.runs} runs)\n${formatFailure(s.result)}\n\n`);
     }
   }

@@ -21,6 +21,7 @@ import type { SoftState } from '../raft/types.js';
 import type { AccessSource } from '../state/types.js';
 import { NetIpcTransport } from '../transport/ipc-transport.js';
 import { createVipDriver } from '../vip/driver.js';
+import { orphanVipSpec } from '../vip/orphan-release.js';
 import { ClusterError } from './errors.js';
 import { LocalStateStore } from './local-store.js';
 import { RaftStateStore, type PeerMessage } from './raft-store.js';
@@ -96,7 +97,7 @@ export class BallastNode {
       count: config.node.workers,
       ipcPath: ipcPathFor(config.node.dataDir, config.node.id),
       logger,
-      env: { BALLAST_LOG_LEVEL: logger.level },
+      env: { BALLAST_LOG_LEVEL: logger.level, ...orphanVipSpec(config.cluster.vip) },
     });
     this.supervisor = supervisor;
     await supervisor.start();
@@ -150,6 +151,7 @@ export class BallastNode {
       logger: logger.child({ component: 'raft' }),
       heartbeatMs: config.cluster.heartbeatMs,
       electionTimeoutMs: config.cluster.electionTimeoutMs,
+      electionJitterMs: config.cluster.electionJitterMs,
       snapshotEvery: config.cluster.snapshotCount,
       onRole: (soft) => this.onRole(soft),
       onLease: (lease, soft) => this.vip?.sync(lease, soft),

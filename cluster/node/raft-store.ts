@@ -31,6 +31,8 @@ export interface RaftStoreOptions {
   logger: Logger;
   heartbeatMs: number;
   electionTimeoutMs: number;
+  /** Width of the election timeout's random spread; default electionTimeoutMs (etcd's [T, 2T)). */
+  electionJitterMs?: number;
   /** How long a write may wait to commit before the caller hears CLUSTER_ERR_TIMEOUT. */
   proposeTimeoutMs?: number;
   /** Applied entries between two snapshots (log compaction). */
@@ -105,6 +107,7 @@ export class RaftStateStore implements StateStore {
       tickMs: this.tickMs,
       heartbeatTick: Math.max(1, Math.round(this.opts.heartbeatMs / this.tickMs)),
       electionTick: Math.max(3, Math.round(this.opts.electionTimeoutMs / this.tickMs)),
+      electionJitterTick: Math.max(1, Math.round((this.opts.electionJitterMs ?? this.opts.electionTimeoutMs) / this.tickMs)),
       clock: this.clock,
       random: this.opts.random ?? Math.random,
       maxClockDrift: 0.05,

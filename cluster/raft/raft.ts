@@ -64,6 +64,9 @@ function validateConfig(c: RaftConfig): void {
   if (c.id === '') bad('id must not be empty');
   if (!(c.heartbeatTick >= 1)) bad('heartbeatTick must be >= 1');
   if (!(c.electionTick > c.heartbeatTick)) bad('electionTick must be greater than heartbeatTick');
+  if (c.electionJitterTick !== undefined && !(Number.isInteger(c.electionJitterTick) && c.electionJitterTick >= 1)) {
+    bad('electionJitterTick must be an integer >= 1');
+  }
   if (!(c.tickMs > 0)) bad('tickMs must be > 0');
   if (!(c.maxClockDrift >= 0 && c.maxClockDrift < 1)) bad('maxClockDrift must be in [0, 1)');
   if (!(c.leaseMarginMs >= 0)) bad('leaseMarginMs must be >= 0');
@@ -162,8 +165,7 @@ export class Raft {
     this.lead = null;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.randomizedElectionTimeout =
-      this.cfg.electionTick + Math.floor(this.cfg.random() * this.cfg.electionTick);
+    this.randomizeElectionTimeout();
     this.leadTransferee = null;
     this.timeoutNowSent = false;
     this.votes.clear();
@@ -198,8 +200,12 @@ export class Raft {
     this.tickFn = () => this.tickElection();
     this.lead = null;
     this.role = 'pre-candidate';
-    this.randomizedElectionTimeout =
-      this.cfg.electionTick + Math.floor(this.cfg.random() * this.cfg.electionTick);
+    this.randomizeElectionTimeout();
+  }
+
+  private randomizeElectionTimeout(): void {
+    const spread = this.cfg.electionJitterTick ?? this.cfg.electionTick;
+    this.randomizedElectionTimeout = this.cfg.electionTick + Math.floor(this.cfg.random() * spread);
   }
 
   private becomeCandidate(): void {

@@ -191,8 +191,18 @@ export interface Ready {
 
 export interface RaftConfig {
   id: NodeId;
-  /** Ticks without leader contact before a follower campaigns; randomized to [electionTick, 2*electionTick). */
+  /**
+   * Ticks without leader contact before a follower campaigns; randomized to
+   * [electionTick, electionTick + electionJitterTick).
+   */
   electionTick: number;
+  /**
+   * Width of the election timeout's random spread, in ticks; default electionTick (etcd's
+   * [T, 2T)). A narrower spread detects a dead leader sooner at the cost of more split votes;
+   * pre-vote keeps those cheap. Leases and vote promises use electionTick alone, so safety does
+   * not depend on it.
+   */
+  electionJitterTick?: number;
   /** Ticks between leader heartbeat rounds; must be < electionTick. */
   heartbeatTick: number;
   /** Nominal milliseconds between two tick() calls, in the node's own clock; maps ticks to lease time. */

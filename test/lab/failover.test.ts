@@ -15,6 +15,12 @@ const unavailable = await namespacesUnavailable();
 if (unavailable !== null) console.log(`failover lab tests skipped: ${unavailable}`);
 const skip = unavailable ?? false;
 
+// A planned move leaves a window of a few tens of ms with no VIP holder (the old leader lets go
+// before the target campaigns). A SYN sent into it is dropped and the client's kernel resends it
+// after its initial RTO (1 s), so a client with a realistic timeout sees one slow request, not an
+// error. The kill -9 drill keeps the short default timeout: it measures the gap.
+const GRACEFUL_CLIENT_TIMEOUT_MS = 3000;
+
 const prefix = `blf${process.pid % 100000}`;
 let cluster: LabCluster | null = null;
 
@@ -49,6 +55,15 @@ test('kill -9 of the leader: the client is served through the new leader within 
   await sleep(300);
 
   const killedAt = await c.kill(old);
+  // Its workers outlive it for a moment and take the address off its interface, so the dead host
+  // stops answering ARP for the VIP without waiting for a restart.
+  const oldNs = c.node(old).host.ns;
+  await pollUntil(async () => ((await vipHolders(c.lab.vip, { prefix })).includes(oldNs) ? null : true), {
+    timeoutMs: 5000,
+    intervalMs: 50,
+    what: `the killed ${old}'s interface to drop the VIP`,
+  });
+  console.log(`kill -9 ${old}: its workers dropped the VIP from its interface ${Date.now() - killedAt} ms after the kill`);
   const next = await c.waitForLeader({ timeoutMs: 20_000, not: old });
   const back = await loop.waitFor(servedBy(c, next, killedAt), 20_000);
   // Keep going a little: a flip back to the dead node's MAC would show as a second stretch of failures.
@@ -167,7 +182,7 @@ test('graceful SIGTERM of the leader: it hands over, the VIP moves, and the clie
   const c = lab();
   const old = await c.waitForLeader({ timeoutMs: 15_000 });
   const watch = await watchVip(c.lab.vip, { prefix });
-  const loop = c.client({ maxMs: 60_000 });
+  const loop = c.client({ maxMs: 60_000, timeoutMs: GRACEFUL_CLIENT_TIMEOUT_MS });
   try {
     await loop.waitFor((r) => r.ok, 15_000);
     await sleep(500);
@@ -191,7 +206,7 @@ test('graceful SIGTERM of the leader: it hands over, the VIP moves, and the clie
     // Target 0. The VIP is off the old node before the new one raises it (the lease is forfeited first), so
     // a SYN sent in that hole is lost, and with an 800 ms request timeout (below the 1 s SYN retransmit)
     // the request fails: one or two requests at most on this box.
-    assert.ok(report.failures <= 3, `at most 3 failed requests in a graceful hand-over, saw ${report.failures}`);
+    assert.equal(report.failures, 0, `no failed request in a graceful hand-over, saw ${report.failures}`);
     assert.equal(report.unrecovered, false);
   } finally {
     await loop.stop();
@@ -212,7 +227,7 @@ test('REST transfer-leadership: the VIP moves to the chosen node, the old leader
   assert.equal(probe.status, 200, `GET /api/v1/cluster as admin: ${probe.body}`);
   const to = c.nodes.map((n) => n.id).find((id) => id !== old)!;
   const watch = await watchVip(c.lab.vip, { prefix });
-  const loop = c.client({ maxMs: 60_000 });
+  const loop = c.client({ maxMs: 60_000, timeoutMs: GRACEFUL_CLIENT_TIMEOUT_MS });
   try {
     await loop.waitFor((r) => r.ok, 15_000);
     await sleep(500);
@@ -231,7 +246,7 @@ test('REST transfer-leadership: the VIP moves to the chosen node, the old leader
     );
     assert.ok(view !== null && view.node.role === 'follower' && !view.node.vipHeld, `${old} follows: ${JSON.stringify(view?.node)}`);
     assert.equal(watch.overlapMs(), 0, 'the VIP was never on two nodes');
-    assert.ok(report.failures <= 3, `at most 3 failed requests in a transfer, saw ${report.failures}`);
+    assert.equal(report.failures, 0, `no failed request in a transfer, saw ${report.failures}`);
   } finally {
     await loop.stop();
     await watch.stop();

@@ -123,3 +123,13 @@ test('a file that is not YAML says where', () => {
 test('a missing file says so', () => {
   assert.throws(() => loadConfigFile(join(dir, 'absent.yaml')), /cannot read config file .*absent\.yaml: ENOENT/);
 });
+
+test('Raft timers: the election spread defaults to half the timeout and stays within one heartbeat..the timeout', () => {
+  const cluster = (extra: Record<string, unknown>) => ({
+    cluster: { secret: 'a-long-enough-secret', peers: [{ id: 'n1', address: '127.0.0.1:7001' }], electionTimeout: '1s', ...extra },
+  });
+  assert.equal(buildConfig(base(cluster({})), join(dir, 'x.yaml')).cluster.electionJitterMs, 500);
+  assert.equal(buildConfig(base(cluster({ electionJitter: '1s' })), join(dir, 'x.yaml')).cluster.electionJitterMs, 1000);
+  expectError(base(cluster({ electionJitter: '2s' })), 'cluster.electionJitter: must be between one heartbeat (100ms) and the election timeout (1000ms)');
+  expectError(base(cluster({ electionJitter: '50ms' })), 'cluster.electionJitter: must be between one heartbeat (100ms) and the election timeout (1000ms)');
+});
