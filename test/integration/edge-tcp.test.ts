@@ -28,7 +28,10 @@ async function proxyAwareBackend(): Promise<{ address: string; server: Server; a
     s.on('close', () => sockets.delete(s));
     s.on('error', () => s.destroy());
     void readProxyHeader(s, 3000).then((r) => {
-      if (!r.ok) return s.end(`no header: ${r.reason}\n`);
+      if (!r.ok) {
+        s.end(`no header: ${r.reason}\n`);
+        return;
+      }
       const a = r.header.addresses;
       s.write(`v${r.header.version} ${a ? `${a.sourceAddress}:${a.sourcePort}` : 'local'}\n`);
       s.pipe(s);
