@@ -38,7 +38,7 @@ test('PUT a listener with edge settings, GET reads them back in the same form', 
   const put = await fx.app.inject({ method: 'PUT', url: '/api/v1/listeners/front', headers: asAdmin, payload: EDGE_LISTENER });
   assert.equal(put.statusCode, 200, put.body);
   const got = await fx.app.inject({ method: 'GET', url: '/api/v1/listeners/front', headers: asAdmin });
-  const l = (got.json() as { listener: Record<string, unknown> }).listener;
+  const l = got.json<{ listener: Record<string, unknown> }>().listener;
   for (const key of ['access', 'rateLimits', 'filter', 'accessLog', 'acceptProxy', 'proxyFrom']) {
     assert.deepEqual(l[key], EDGE_LISTENER[key as keyof typeof EDGE_LISTENER], key);
   }
@@ -63,7 +63,7 @@ test('bad edge settings get a 400 naming the field, and change nothing', async (
   for (const [extra, field] of cases) {
     const res = await fx.app.inject({ method: 'PUT', url: '/api/v1/listeners/front', headers: asAdmin, payload: { ...EDGE_LISTENER, ...extra } });
     assert.equal(res.statusCode, 400, res.body);
-    assert.equal((res.json() as { error: { field: string } }).error.field, field, res.body);
+    assert.equal(res.json<{ error: { field: string } }>().error.field, field, res.body);
   }
   assert.equal(fx.stateFile(), before);
 });
