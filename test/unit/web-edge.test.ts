@@ -67,3 +67,38 @@ test('bad edge settings get a 400 naming the field, and change nothing', async (
   }
   assert.equal(fx.stateFile(), before);
 });
+
+test('PUT /listeners/:listener/edge replaces only the edge settings, routes named by prefix; audited', async () => {
+  const res = await fx.app.inject({
+    method: 'PUT',
+    url: '/api/v1/listeners/front/edge',
+    headers: asAdmin,
+    payload: { rateLimits: [{ key: 'route', rate: '5/s' }], routes: [{ pathPrefix: '/', access: { deny: ['10.0.0.0/8'] } }] },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const l = res.json<{ listener: Record<string, unknown> }>().listener;
+  assert.deepEqual(l['rateLimits'], [{ key: 'route', rate: '5/s', burst: 5, scope: 'node' }]);
+  for (const gone of ['access', 'filter', 'accessLog', 'acceptProxy', 'proxyFrom']) assert.equal(l[gone], undefined, gone);
+  const routes = l['routes'] as Record<string, unknown>[];
+  assert.deepEqual(routes.map((r) => r['pathPrefix']), ['/api/', '/'], 'routes themselves unchanged');
+  assert.equal(routes[0]?.['rateLimits'], undefined, 'a route not named loses its edge settings');
+  assert.deepEqual(routes[1]?.['access'], { allow: [], deny: ['10.0.0.0/8'] });
+  assert.equal(l['bind'], '127.0.0.1:18080');
+  const audit = await fx.app.inject({ method: 'GET', url: '/api/v1/audit?limit=1', headers: asAdmin });
+  assert.match(audit.body, /"action":"listener.edge"/);
+});
+
+test('PUT /listeners/:listener/edge names the body field at fault: unknown route, bad CIDR, tcp-only field', async () => {
+  const bad: [Record<string, unknown>, string][] = [
+    [{ routes: [{ pathPrefix: '/nope/' }] }, 'routes[0]'],
+    [{ routes: [{ pathPrefix: '/', access: { deny: ['10.0.0.0/40'] } }] }, 'routes[0].access.deny[0]'],
+    [{ maxConnsPerIp: 3 }, 'maxConnsPerIp'],
+  ];
+  for (const [payload, field] of bad) {
+    const res = await fx.app.inject({ method: 'PUT', url: '/api/v1/listeners/front/edge', headers: asAdmin, payload });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(res.json<{ error: { field: string } }>().error.field, field, res.body);
+  }
+  const missing = await fx.app.inject({ method: 'PUT', url: '/api/v1/listeners/ghost/edge', headers: asAdmin, payload: {} });
+  assert.equal(missing.statusCode, 404);
+});
