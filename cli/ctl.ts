@@ -3,6 +3,7 @@
 // 3 when the API cannot be reached.
 import { parseArgs } from 'node:util';
 import type { BackendViewT, ListenerViewT, MetaT, PoolViewT } from '../web/schemas.js';
+import { CTL_CHANGES_USAGE, ChangeUsageError, runChangeCommand, type ChangeOptions } from './ctl-changes.js';
 import { CtlClient, CtlError, type CtlAuth } from './ctl-client.js';
 import { formatTable } from './ctl-table.js';
 
@@ -20,7 +21,7 @@ commands:
   enable POOL NAME                        back to active
   disable POOL NAME                       no new work
   transfer-leadership [--to ID]           hand leadership and the VIP to another node
-
+${CTL_CHANGES_USAGE}
 defaults: --api $BALLAST_API or http://127.0.0.1:9001, --token $BALLAST_TOKEN,
           --user $BALLAST_USER, --password $BALLAST_PASSWORD
 exit codes: 0 done, 1 the API refused (message on stderr), 2 usage, 3 API unreachable
@@ -72,7 +73,7 @@ function args(positionals: string[], names: string[]): string[] {
 
 const seg = encodeURIComponent;
 
-async function run(client: CtlClient, command: string, rest: string[], opts: { weight?: string | undefined; to?: string | undefined }): Promise<{ json: unknown; text: string }> {
+async function run(client: CtlClient, command: string, rest: string[], opts: { weight?: string | undefined; to?: string | undefined } & ChangeOptions): Promise<{ json: unknown; text: string }> {
   switch (command) {
     case 'status': {
       args(rest, []);
@@ -123,8 +124,11 @@ async function run(client: CtlClient, command: string, rest: string[], opts: { w
       const r = await client.call<MetaT & { to: string }>('POST', '/api/v1/cluster/transfer-leadership', opts.to === undefined ? {} : { to: opts.to });
       return { json: r, text: `handing leadership to ${r.to}; \`ballast ctl status\` shows when it is done\n` };
     }
-    default:
+    default: {
+      const out = await runChangeCommand(client, command, rest, opts);
+      if (out) return out;
       throw new UsageError(`unknown command "${command}"`);
+    }
   }
 }
 
@@ -142,6 +146,16 @@ export async function runCtl(argv: string[], env: NodeJS.ProcessEnv = process.en
         json: { type: 'boolean', default: false },
         weight: { type: 'string' },
         to: { type: 'string' },
+        scheduler: { type: 'string' },
+        check: { type: 'string' },
+        'check-path': { type: 'string' },
+        interval: { type: 'string' },
+        timeout: { type: 'string' },
+        backend: { type: 'string', multiple: true },
+        pool: { type: 'string' },
+        route: { type: 'string', multiple: true },
+        mode: { type: 'string' },
+        limit: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -169,11 +183,24 @@ export async function runCtl(argv: string[], env: NodeJS.ProcessEnv = process.en
   const auth: CtlAuth = token ? { kind: 'bearer', token } : user !== undefined && password !== undefined ? { kind: 'basic', user, password } : { kind: 'none' };
   const client = new CtlClient(values.api ?? env['BALLAST_API'] ?? 'http://127.0.0.1:9001', auth);
   try {
-    const out = await run(client, command, rest, { weight: values.weight, to: values.to });
+    const out = await run(client, command, rest, {
+      weight: values.weight,
+      to: values.to,
+      scheduler: values.scheduler,
+      check: values.check,
+      checkPath: values['check-path'],
+      interval: values.interval,
+      timeout: values.timeout,
+      backend: values.backend,
+      pool: values.pool,
+      route: values.route,
+      mode: values.mode,
+      limit: values.limit,
+    });
     process.stdout.write(values.json ? `${JSON.stringify(out.json, null, 2)}\n` : out.text);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof ChangeUsageError) {
       process.stderr.write(`ballast ctl ${command}: ${err.message}\n\n${CTL_USAGE}`);
       return 2;
     }

@@ -5,6 +5,7 @@ import { parseAddress } from './address.js';
 import { parseDuration } from './duration.js';
 import { normalizeListenerEdge } from './edge-normalize.js';
 import { ConfigError } from './errors.js';
+import { applyStickiness, normalizeRoute } from './route-traffic.js';
 import type { BackendInput, HealthCheckInput, ListenerInput, PoolInput } from './schema.js';
 
 export const LISTENER_DEFAULTS = {
@@ -112,6 +113,7 @@ export function normalizePool(input: PoolInput, field: string): PoolSpec {
     backends: backendsIn.map((b, i) => normalizeBackend(b, `${field}.backends[${i}]`)),
   };
   if (input.healthCheck) spec.healthCheck = normalizeHealthCheck(input.healthCheck, `${field}.healthCheck`);
+  applyStickiness(spec, input, field);
   if (input.outlier) {
     spec.outlier = {
       consecutiveFailures: input.outlier.consecutiveFailures,
@@ -135,7 +137,7 @@ export function normalizeListener(input: ListenerInput, field: string): Listener
     name: input.name,
     mode: input.mode,
     bind,
-    routes: (input.routes ?? []).map((r) => (r.host ? { host: r.host.toLowerCase(), pathPrefix: r.pathPrefix, pool: r.pool } : { pathPrefix: r.pathPrefix, pool: r.pool })),
+    routes: (input.routes ?? []).map((r, i) => normalizeRoute(r, `${field}.routes[${i}]`)),
     maxConns: input.maxConns ?? 0,
     retries: input.retries ?? LISTENER_DEFAULTS.retries,
     maxHeaderBytes: input.maxHeaderBytes ?? LISTENER_DEFAULTS.maxHeaderBytes,

@@ -19,6 +19,32 @@ const Address = Type.String({ pattern: ADDRESS_PATTERN, errorMessage: 'must be h
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const Count = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
 
+/** RFC 6265 cookie-name token, kept to the characters every client handles. */
+const CookieName = Type.String({
+  pattern: '^[A-Za-z0-9_.-]{1,64}$',
+  errorMessage: 'must be 1-64 letters, digits, "_", "." or "-"',
+});
+const HeaderName = Type.String({
+  pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$",
+  errorMessage: 'must be an HTTP header name, e.g. x-canary',
+});
+
+export const SplitTargetInput = Type.Object({ pool: Name, weight: Count(0, 1000) }, { additionalProperties: false });
+export const SplitPinInput = Type.Object(
+  { cookie: Type.Optional(CookieName), header: Type.Optional(HeaderName) },
+  { additionalProperties: false, minProperties: 1, errorMessage: 'must set cookie or header' },
+);
+export const RouteCacheInput = Type.Object(
+  {
+    maxBytes: Type.Optional(Count(4096, 4_294_967_296)),
+    maxObjectBytes: Type.Optional(Count(1, 1_073_741_824)),
+    defaultTtl: Type.Optional(Duration),
+    allowAuthorization: Type.Optional(Type.Boolean()),
+    allowCookies: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
 export const SCHEDULERS = ['round-robin', 'least-conn', 'ip-hash'] as const;
 export const ADMIN_STATES = ['active', 'drain', 'disabled'] as const;
 
@@ -90,6 +116,8 @@ export const PoolInput = Type.Object(
       ),
     ),
     backends: Type.Optional(Type.Array(BackendInput, { maxItems: 1000 })),
+    stickiness: Type.Optional(StringEnum(['none', 'cookie'] as const)),
+    stickyCookie: Type.Optional(CookieName),
   },
   { additionalProperties: false },
 );
@@ -103,7 +131,11 @@ export const RouteInput = Type.Object(
         errorMessage: 'must be a host name like example.com or *.example.com',
       }),
     ),
-    pool: Name,
+    pool: Type.Optional(Name),
+    name: Type.Optional(Name),
+    split: Type.Optional(Type.Array(SplitTargetInput, { minItems: 1, maxItems: 16 })),
+    pin: Type.Optional(SplitPinInput),
+    cache: Type.Optional(RouteCacheInput),
     ...RouteEdgeProps,
   },
   { additionalProperties: false },
@@ -213,3 +245,5 @@ export type RouteInput = Static<typeof RouteInput>;
 export type ListenerInput = Static<typeof ListenerInput>;
 export type ConfigFile = Static<typeof ConfigFile>;
 export type AnySchema = TSchema;
+export type RouteCacheInput = Static<typeof RouteCacheInput>;
+export type SplitTargetInput = Static<typeof SplitTargetInput>;

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createEdgeRuntime, type EdgeRuntime } from './edge/edge-runtime.js';
 import type { EdgeChannel } from './edge/types.js';
+import { CacheDirectory } from './cache/directory.js';
+import { createCacheMetrics } from './cache/metrics.js';
 import { HttpListener } from './http/listener.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './metrics.js';
 import { PoolRuntime, type BackendSnapshot } from './pool.js';
@@ -38,12 +40,14 @@ export class DataPlane {
   private readonly metrics: DataPlaneMetrics;
   /** Rate limits, decision metrics and access log files, shared by this worker's listeners. */
   private readonly edge: EdgeRuntime;
+  private readonly caches: CacheDirectory;
   private version = -1;
 
   constructor(
     private readonly deps: { logger: Logger; registry: Registry; now?: () => number; edgeChannel?: EdgeChannel },
   ) {
     this.metrics = createDataPlaneMetrics(deps.registry);
+    this.caches = new CacheDirectory(createCacheMetrics(deps.registry), deps.logger);
     const edgeOpts = { registry: deps.registry, logger: deps.logger };
     this.edge = createEdgeRuntime(deps.edgeChannel === undefined ? edgeOpts : { ...edgeOpts, channel: deps.edgeChannel });
   }
@@ -90,6 +94,7 @@ export class DataPlane {
     }
     await Promise.all(starts);
     this.edge.sinks.keepOnly(new Set(state.listeners.flatMap((l) => (l.accessLog === undefined ? [] : [l.accessLog.path]))));
+    this.caches.apply(state);
 
     // Pools go last so that retiring listeners that still reference them keep working.
     for (const name of [...this.pools.keys()]) {
@@ -101,7 +106,7 @@ export class DataPlane {
   }
 
   private async startListener(spec: ListenerSpec, why: string): Promise<void> {
-    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger, edge: this.edge };
+    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger, edge: this.edge, caches: this.caches };
     const engine: ListenerEngine = spec.mode === 'tcp' ? new TcpListener(spec, deps) : new HttpListener(spec, deps);
     const running: RunningListener = { spec, engine, error: null };
     this.listeners.set(spec.name, running);

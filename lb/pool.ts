@@ -89,6 +89,22 @@ export class PoolRuntime implements PoolPicker {
     return undefined;
   }
 
+  /** Sticky sessions: this backend, if it would get new work now (serving tier, room, not excluded). */
+  acquireBackend(backend: string, exclude?: ReadonlySet<string>): BackendLease | undefined {
+    const now = this.now();
+    if (now >= this.nextDeadline) this.refresh(now, false);
+    const b = this.backends.get(backend);
+    if (b === undefined || b.upTier === undefined || exclude?.has(backend) === true) return undefined;
+    const serving: Tier = this.eligibleCount.primary > 0 ? 'primary' : 'backup';
+    if (b.upTier !== serving) return undefined;
+    if (b.spec.maxConns > 0 && b.active >= b.spec.maxConns) return undefined;
+    return this.lease(b);
+  }
+
+  stickyCookie(): string | undefined {
+    return this.spec.stickiness === 'cookie' ? (this.spec.stickyCookie ?? `ballast_${this.name}`) : undefined;
+  }
+
   /** Apply a changed spec live; backends that remain keep their in-flight counts. */
   update(spec: PoolSpec): void {
     if (spec.name !== this.name) throw new TypeError(`pool ${this.name}: update for pool ${spec.name}`);

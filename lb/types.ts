@@ -354,3 +354,79 @@ export type EdgeWorkerMessage = { type: 'edge.conn-close'; key: string };
 
 /** Node -> worker one-way edge messages. */
 export type EdgeNodeMessage = { type: 'edge.reopen-logs' };
+
+// ---- Response caching, sticky sessions and canary splits (issue 7, edge2) ----
+// Optional members merged into the declarations above (TypeScript declaration merging), so the
+// existing shapes stay as they are and states without these fields mean "off".
+
+/** Response caching of one route; absent = off. */
+export interface RouteCacheSpec {
+  /** Memory bound of this route's cache in each worker (LRU by bytes). */
+  maxBytes: number;
+  /** Bodies larger than this are streamed to the client and not stored. */
+  maxObjectBytes: number;
+  /** Freshness of a response that carries no max-age, s-maxage or Expires; 0 = such responses are not stored. */
+  defaultTtlMs: number;
+  /** Store responses to requests with Authorization (only when the response says public or s-maxage). */
+  allowAuthorization: boolean;
+  /** Look up and store requests that carry a Cookie (the cookie is not part of the key unless the response varies on it). */
+  allowCookies: boolean;
+}
+
+/** One pool of a weighted split; weights are relative (95/5, 1/19, 100/0 all work). */
+export interface SplitTarget {
+  pool: string;
+  weight: number;
+}
+
+/** How a client stays on the pool of a split it was given. */
+export interface SplitPinSpec {
+  /** Ballast sets this cookie to the pool's name and honours it while that pool has weight. */
+  cookie?: string;
+  /** A value naming a pool of the split picks it; any other value is hashed onto the weights (stable per value). */
+  header?: string;
+}
+
+/** A purge of cached responses, as the replicated state carries it; workers apply each seq once. */
+export interface CachePurge {
+  /** Monotonic across the cluster (the purge generation). */
+  seq: number;
+  /** Listener name; absent = every listener. */
+  listener?: string;
+  /** Route id (its name, or host+pathPrefix when unnamed); absent = every cached route. */
+  route?: string;
+  /** Path prefix of the cached request targets purged; absent = everything. */
+  prefix?: string;
+}
+
+export interface RouteSpec {
+  /** Route id for purges and metrics; absent: host + pathPrefix. */
+  name?: string;
+  /** Weighted split between pools; `pool` then names the first pool of the split. */
+  split?: SplitTarget[];
+  /** Keeps a client on its split pool; needs `split`. */
+  pin?: SplitPinSpec;
+  cache?: RouteCacheSpec;
+}
+
+export interface PoolSpec {
+  /** 'cookie': Ballast inserts a cookie naming the backend and honours it while that backend is eligible. */
+  stickiness?: 'none' | 'cookie';
+  /** Name of the stickiness cookie; absent: "ballast_<pool>". */
+  stickyCookie?: string;
+}
+
+export interface DataPlaneState {
+  /** The most recent purges (bounded); a worker applies those with seq above the last it applied. */
+  cachePurges?: CachePurge[];
+}
+
+export interface PoolPicker {
+  /**
+   * A lease on this backend when it is eligible right now (serving tier, not full, not excluded);
+   * undefined otherwise. Sticky sessions use it; pickers without stickiness may leave it out.
+   */
+  acquireBackend?(backend: string, exclude?: ReadonlySet<string>): BackendLease | undefined;
+  /** The stickiness cookie name when the pool has `stickiness: cookie`. */
+  stickyCookie?(): string | undefined;
+}

@@ -4,6 +4,8 @@
 import Fastify, { type FastifyRequest } from 'fastify';
 import { createApiContext } from './api-context.js';
 import { auditRoutes } from './audit-routes.js';
+import { changeWatchRoutes } from './change-watch-route.js';
+import { cacheRoutes } from './cache-routes.js';
 import { Authenticator } from './authenticator.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { errorHandler } from './error-reply.js';
@@ -67,6 +69,9 @@ export function buildApp(deps: AdminDeps) {
   });
 
   const api = createApiContext(deps, auth, now);
+  const changes = changeWatchRoutes(api);
+  // Long polls answer at once when the app closes, so close() does not wait out their timers.
+  app.addHook('preClose', async () => changes.close());
   const routes = [
     ...probeRoutes(api),
     ...sessionRoutes(api),
@@ -78,6 +83,8 @@ export function buildApp(deps: AdminDeps) {
     ...tokenRoutes(api),
     ...auditRoutes(api),
     ...metricsRoutes(api),
+    ...changes.routes,
+    ...cacheRoutes(api),
   ];
   routes.push(...docsRoutes(routes));
   registerRoutes(app, routes);

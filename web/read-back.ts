@@ -3,6 +3,7 @@
 import { formatAddress } from '../config/address.js';
 import { formatDuration } from '../config/duration.js';
 import { formatStatusSet } from '../config/normalize.js';
+import { routeInput } from '../config/route-traffic.js';
 import type { HealthCheckInput } from '../config/schema.js';
 import type { BackendSnapshot } from '../lb/pool-types.js';
 import type { BackendHealth, BackendSpec, HealthCheckSpec, HealthTable, ListenerSpec, PoolSpec } from '../lb/types.js';
@@ -62,6 +63,8 @@ export function poolView(spec: PoolSpec, health: HealthTable, live: Record<strin
   };
   if (spec.healthCheck) out.healthCheck = healthCheckInput(spec.healthCheck);
   if (spec.outlier) out.outlier = { consecutiveFailures: spec.outlier.consecutiveFailures, ejectTime: formatDuration(spec.outlier.ejectMs) };
+  if (spec.stickiness !== undefined) out.stickiness = spec.stickiness;
+  if (spec.stickyCookie !== undefined) out.stickyCookie = spec.stickyCookie;
   return out;
 }
 
@@ -76,10 +79,7 @@ export function listenerView(spec: ListenerSpec, port: number | undefined): List
     name: spec.name,
     mode: spec.mode,
     bind: formatAddress(spec.bind),
-    routes: spec.routes.map((r) => ({
-      ...(r.host === undefined ? { pathPrefix: r.pathPrefix, pool: r.pool } : { pathPrefix: r.pathPrefix, host: r.host, pool: r.pool }),
-      ...routeEdgeView(r),
-    })),
+    routes: spec.routes.map((r) => ({ ...routeInput(r), ...routeEdgeView(r) })),
     maxConns: spec.maxConns,
     retries: spec.retries,
     maxHeaderBytes: spec.maxHeaderBytes,

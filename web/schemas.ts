@@ -2,8 +2,8 @@
 // backends and listeners are the config file's own schemas (config/schema.ts); responses read
 // state back in that same input form (plus what is observed), so a GET body can be PUT back.
 import { Type, type SchemaOptions, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
-import { ListenerEdgeProps, RouteEdgeProps } from '../config/edge-schema.js';
-import { ADMIN_STATES, HealthCheckInput, PoolInput, SCHEDULERS } from '../config/schema.js';
+import { ListenerEdgeProps } from '../config/edge-schema.js';
+import { ADMIN_STATES, HealthCheckInput, PoolInput, RouteInput, SCHEDULERS } from '../config/schema.js';
 import { TOKEN_ID_PATTERN } from './api-token.js';
 
 function StringEnum<T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
@@ -82,6 +82,8 @@ export const PoolView = Obj({
   slowStart: Type.String(),
   outlier: Type.Optional(Obj({ consecutiveFailures: Type.Integer(), ejectTime: Type.String() })),
   backends: Type.Array(BackendView),
+  stickiness: Type.Optional(PoolInput.properties.stickiness),
+  stickyCookie: Type.Optional(Type.String()),
 });
 
 export const ListenerView = Obj({
@@ -89,7 +91,7 @@ export const ListenerView = Obj({
   mode: StringEnum(['http', 'tcp'] as const),
   bind: Type.String(),
   pool: Type.Optional(Name),
-  routes: Type.Array(Obj({ pathPrefix: Type.String(), host: Type.Optional(Type.String()), pool: Name, ...RouteEdgeProps })),
+  routes: Type.Array(RouteInput),
   maxConns: Type.Integer(),
   retries: Type.Integer(),
   maxHeaderBytes: Type.Integer(),
@@ -166,3 +168,12 @@ export type MetaT = Static<typeof Meta>;
 export type PoolViewT = Static<typeof PoolView>;
 export type BackendViewT = Static<typeof BackendView>;
 export type ListenerViewT = Static<typeof ListenerView>;
+
+export const CacheQuery = Obj({
+  listener: Type.Optional(Name),
+  route: Type.Optional(Type.String({ minLength: 1, maxLength: 2300, description: 'Route name, or host + pathPrefix of an unnamed route' })),
+  prefix: Type.Optional(Type.String({ pattern: '^/', maxLength: 2048, errorMessage: 'must start with "/"' })),
+});
+export const CachePurgeResponse = WithMeta({
+  purge: Obj({ seq: Type.Integer({ description: 'Purge generation; every worker of every node applies it once' }) }),
+});

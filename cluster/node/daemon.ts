@@ -252,7 +252,12 @@ export class BallastNode {
     if (!this.raft) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'single-node cluster: nothing to transfer to');
     const status = this.raft.status();
     if (status.role !== 'leader') {
-      throw new ClusterError('CLUSTER_ERR_NO_LEADER', `this node is not the leader (leader: ${status.leader ?? 'none'})`);
+      if (!status.leader) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no leader: the cluster has no quorum right now; retry when a leader is elected');
+      // A follower passes the request on to the leader; without a named target it offers itself
+      // (the leader brings a target up to date before handing over).
+      const target = to ?? status.id;
+      this.raft.requestTransfer(target);
+      return target;
     }
     const target = to ?? this.bestFollower();
     if (!target) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no caught-up follower to transfer leadership to');

@@ -21,7 +21,9 @@ import type { StateStore } from './types.js';
 export type PeerMessage =
   | { kind: 'raft'; m: Message }
   | { kind: 'propose'; req: number; cmd: StateCommand }
-  | { kind: 'proposed'; req: number; result: ApplyResult | null; error: { code: string; message: string } | null };
+  | { kind: 'proposed'; req: number; result: ApplyResult | null; error: { code: string; message: string } | null }
+  /** A follower asks the leader to hand leadership to `to` (an operator acted on the follower's API). */
+  | { kind: 'transfer'; to: NodeId };
 
 export interface RaftStoreOptions {
   id: NodeId;
@@ -62,7 +64,10 @@ export class RaftStateStore implements StateStore {
   private readonly machine = new StateMachine();
   private readonly changeListeners: ((s: DataPlaneState) => void)[] = [];
   private readonly waiters = new Map<number, Waiter>();
-  private readonly forwarded = new Map<number, { resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly forwarded = new Map<
+    number,
+    { leader: NodeId; resolve: (r: ApplyResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   private readonly reads = new Map<string, { index: number | null; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly lastContact = new Map<NodeId, number>();
   private readonly versionWaiters = new Set<() => void>();
@@ -209,6 +214,18 @@ export class RaftStateStore implements StateStore {
     this.pump();
   }
 
+  /**
+   * Leadership transfer from any node: the leader starts it here, a follower passes it to the
+   * leader (fire and forget, as the leader's own transfer: GET /cluster shows when it is done).
+   */
+  requestTransfer(to: NodeId): void {
+    const soft = this.node.softState();
+    if (soft.role === 'leader') return this.transferLeadership(to);
+    if (!soft.leader) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no leader: the cluster has no quorum right now; retry when a leader is elected');
+    if (soft.leader === to) return;
+    this.opts.transport.send(soft.leader, { kind: 'transfer', to });
+  }
+
   async close(): Promise<void> {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
@@ -266,9 +283,28 @@ export class RaftStateStore implements StateStore {
         this.forwarded.delete(req);
         reject(new ClusterError('CLUSTER_ERR_TIMEOUT', `leader ${leader} did not confirm the write within ${timeoutMs}ms; it may still apply`));
       }, timeoutMs);
-      this.forwarded.set(req, { resolve, reject, timer });
+      this.forwarded.set(req, { leader, resolve, reject, timer });
       this.opts.transport.send(leader, { kind: 'propose', req, cmd });
     });
+  }
+
+  /**
+   * A write forwarded to a leader that is no longer the leader will never be answered by it: say
+   * so as soon as we know, instead of at the propose timeout. The old leader may have committed it
+   * before it went, so the caller hears "unknown outcome", not "failed".
+   */
+  private failForwardsTo(current: NodeId | null): void {
+    for (const [req, f] of this.forwarded) {
+      if (f.leader === current) continue;
+      this.forwarded.delete(req);
+      clearTimeout(f.timer);
+      f.reject(
+        new ClusterError(
+          'CLUSTER_ERR_TIMEOUT',
+          `leader ${f.leader} was lost before it confirmed the write; it may or may not have applied: read back before retrying`,
+        ),
+      );
+    }
   }
 
   private translate(err: unknown): Error {
@@ -304,6 +340,14 @@ export class RaftStateStore implements StateStore {
             this.opts.transport.send(from, { kind: 'proposed', req: msg.req, result: null, error: { code: (e as ClusterError).code ?? 'CLUSTER_ERR_TIMEOUT', message: e.message } });
           },
         );
+        return;
+      case 'transfer':
+        if (this.node.softState().role !== 'leader') return;
+        try {
+          this.transferLeadership(msg.to);
+        } catch (err) {
+          this.opts.logger.warn({ err, from, to: msg.to }, 'forwarded leadership transfer refused');
+        }
         return;
       case 'proposed': {
         const f = this.forwarded.get(msg.req);
@@ -357,6 +401,7 @@ export class RaftStateStore implements StateStore {
       this.opts.logger.info({ role: rd.softState.role, leader: rd.softState.leader, term: rd.softState.term }, 'raft role changed');
       this.opts.onRole?.(rd.softState);
       if (rd.softState.role !== 'leader') this.failWaiters('leadership changed before the write committed; retry');
+      this.failForwardsTo(rd.softState.leader);
     }
     // The lease can end inside this Ready (a leadership transfer gives it up before TimeoutNow is
     // sent): let the node release the VIP before any message goes out.

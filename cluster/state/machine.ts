@@ -1,7 +1,7 @@
 // The replicated state machine: applies commands to listeners, pools, backends, health, users,
 // tokens and the audit log, and hands out the DataPlaneState workers run (never the access data). Pure and deterministic: the same commands in the same
 // order give the same state on every node; a refused command changes nothing.
-import type { BackendHealth, BackendSpec, DataPlaneState, HealthTable, ListenerSpec, PoolSpec } from '../../lb/types.js';
+import type { BackendHealth, BackendSpec, CachePurge, DataPlaneState, HealthTable, ListenerSpec, PoolSpec } from '../../lb/types.js';
 import { AccessBook, type AccessSnapshot } from './access-book.js';
 import { AuditLog, type AuditSnapshot } from './audit-log.js';
 import { StateError } from './errors.js';
@@ -20,7 +20,13 @@ interface SnapshotV2 extends Omit<SnapshotV1, 'v'> {
   v: 2;
   access: AccessSnapshot;
   audit: AuditSnapshot;
+  /** Recent cache purges and the last seq given out (absent in snapshots from before purges). */
+  purges?: CachePurge[];
+  purgeSeq?: number;
 }
+
+/** Purges kept in the state: a worker further behind than this purges everything instead. */
+export const KEPT_PURGES = 64;
 
 /** The command version each op belongs to: a node refuses an op under any other version. */
 const OP_VERSION: Record<StateCommand['op'], 1 | 2> = {
@@ -37,6 +43,7 @@ const OP_VERSION: Record<StateCommand['op'], 1 | 2> = {
   'pool.replace': 2,
   'listener.create': 2,
   'listener.replace': 2,
+  'cache.purge': 2,
   'access.init': 2,
   'user.add': 2,
   'user.update': 2,
@@ -76,6 +83,8 @@ export class StateMachine {
   private health: HealthTable = {};
   private access = new AccessBook();
   private audit = new AuditLog();
+  private purges: CachePurge[] = [];
+  private purgeSeq = 0;
 
   isEmpty(): boolean {
     return this.listeners.size === 0 && this.pools.size === 0;
@@ -107,6 +116,7 @@ export class StateMachine {
       listeners: clone([...this.listeners.values()]),
       pools: clone([...this.pools.values()]),
       health: clone(this.health),
+      ...(this.purges.length > 0 ? { cachePurges: clone(this.purges) } : {}),
     };
   }
 
@@ -137,6 +147,8 @@ export class StateMachine {
       health: this.health,
       access: this.access.snapshot(),
       audit: this.audit.snapshot(),
+      purges: this.purges,
+      purgeSeq: this.purgeSeq,
     };
     return new TextEncoder().encode(JSON.stringify(snap));
   }
@@ -152,6 +164,8 @@ export class StateMachine {
     // A v1 snapshot predates access control: no users yet, so the node bootstraps an admin.
     this.access = new AccessBook(snap.v === 2 ? snap.access : undefined);
     this.audit = new AuditLog(snap.v === 2 ? snap.audit : undefined);
+    this.purges = snap.v === 2 ? (snap.purges ?? []) : [];
+    this.purgeSeq = snap.v === 2 ? (snap.purgeSeq ?? 0) : 0;
   }
 
   private mutate(cmd: StateCommand): void {
@@ -225,6 +239,8 @@ export class StateMachine {
         if (!current) throw new StateError('STATE_ERR_NOT_FOUND', 'listener', `no listener named "${cmd.listener}"`);
         return this.putListener(withEdge(current, cmd.edge));
       }
+      case 'cache.purge':
+        return this.recordPurge(cmd.purge);
       case 'access.init':
       case 'user.add':
       case 'user.update':
@@ -243,6 +259,21 @@ export class StateMachine {
         throw new StateError('STATE_ERR_INVALID', 'op', `unknown command ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  private recordPurge(purge: CachePurge | Omit<CachePurge, 'seq'>): void {
+    if (purge.listener !== undefined && !this.listeners.has(purge.listener)) {
+      throw new StateError('STATE_ERR_NOT_FOUND', 'listener', `no listener named "${purge.listener}"`);
+    }
+    if (purge.prefix !== undefined && !purge.prefix.startsWith('/')) {
+      throw new StateError('STATE_ERR_INVALID', 'prefix', 'must start with "/"');
+    }
+    this.purgeSeq += 1;
+    const entry: CachePurge = { seq: this.purgeSeq };
+    if (purge.listener !== undefined) entry.listener = purge.listener;
+    if (purge.route !== undefined) entry.route = purge.route;
+    if (purge.prefix !== undefined) entry.prefix = purge.prefix;
+    this.purges = [...this.purges, entry].slice(-KEPT_PURGES);
   }
 
   private requirePool(name: string): PoolSpec {
@@ -273,7 +304,7 @@ export class StateMachine {
   private deletePool(name: string): void {
     this.requirePool(name);
     for (const l of this.listeners.values()) {
-      if (l.pool === name || l.routes.some((r) => r.pool === name)) {
+      if (l.pool === name || l.routes.some((r) => r.pool === name || r.split?.some((t) => t.pool === name) === true)) {
         throw new StateError('STATE_ERR_CONFLICT', 'pool', `pool "${name}" is used by listener "${l.name}"; change or delete that listener first`);
       }
     }
@@ -282,10 +313,12 @@ export class StateMachine {
   }
 
   private putListener(spec: ListenerSpec): void {
-    const refs = spec.mode === 'tcp' ? [spec.pool ?? ''] : spec.routes.map((r) => r.pool);
-    refs.forEach((pool, i) => {
+    const refs: [string, string][] =
+      spec.mode === 'tcp'
+        ? [['pool', spec.pool ?? '']]
+        : spec.routes.flatMap((r, i) => (r.split === undefined ? [[`routes[${i}].pool`, r.pool] as [string, string]] : r.split.map((t, k) => [`routes[${i}].split[${k}].pool`, t.pool] as [string, string])));
+    refs.forEach(([field, pool]) => {
       if (!this.pools.has(pool)) {
-        const field = spec.mode === 'tcp' ? 'pool' : `routes[${i}].pool`;
         throw new StateError('STATE_ERR_NOT_FOUND', field, `listener "${spec.name}" refers to pool "${pool}", which does not exist; create it first`);
       }
     });

@@ -1,6 +1,6 @@
 // Commands of the replicated state machine. Versioned so that a node never misreads a command
 // written by a newer or older release; every node applies the same bytes to the same result.
-import type { BackendHealth, BackendSpec, ListenerSpec, PoolSpec, RouteSpec } from '../../lb/types.js';
+import type { BackendHealth, BackendSpec, CachePurge, ListenerSpec, PoolSpec, RouteSpec } from '../../lb/types.js';
 
 export interface BackendChanges {
   weight?: number;
@@ -85,7 +85,9 @@ export type ConfigCommandV2 =
   | { v: 2; op: 'listener.create'; listener: ListenerSpec }
   | { v: 2; op: 'listener.replace'; listener: ListenerSpec }
   /** Only the edge settings of a listener and its routes (issue 7); everything else stays. */
-  | { v: 2; op: 'listener.edge'; listener: string; edge: EdgeSettings };
+  | { v: 2; op: 'listener.edge'; listener: string; edge: EdgeSettings }
+  /** Purge cached responses on every node and worker; the machine numbers it (CachePurge.seq). */
+  | { v: 2; op: 'cache.purge'; purge: CachePurgeRequest };
 
 export type AccessCommand =
   /** Once per cluster: the session-signing secret and the first admin. */
@@ -134,3 +136,6 @@ export interface EdgeSettings {
   /** By route (host and pathPrefix); routes not named lose their edge settings. */
   routes: (Pick<RouteSpec, 'host' | 'pathPrefix'> & RouteEdgeFields)[];
 }
+
+/** A purge as proposed: the machine assigns its seq (the purge generation workers track). */
+export type CachePurgeRequest = Omit<CachePurge, 'seq'>;

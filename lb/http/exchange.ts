@@ -15,6 +15,7 @@ import { kindFor, sendLocalReply } from './local-reply.js';
 import { originForm } from './router.js';
 import type { ClientRequest, ClientResponse, FlatHeaders, HttpTimeouts } from './types.js';
 import type { UpstreamPools } from './upstream-pools.js';
+import type { ResponseTap } from '../cache/types.js';
 
 /** RFC 9110 9.2.2: a repeat has the same effect, so a reset before any response may be retried. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -40,6 +41,8 @@ export interface ExchangeContext {
   compression: CompressionSpec | undefined;
   /** The request body already read whole (a JSON route's check); sent instead of the stream. */
   body?: Buffer | undefined;
+  /** Sees the backend's response before the client does (cache fills, sticky and split cookies). */
+  tap?: ResponseTap | undefined;
 }
 
 /** A compressed body waits at most this long in the encoder when the backend pauses (streams, SSE). */
@@ -74,7 +77,7 @@ function headerObject(flat: FlatHeaders): Record<string, string | string[]> {
 }
 
 /** HTTP/2 has no reason phrase and no connection-specific fields (RFC 9113 8.2.2). */
-function writeHead(res: ClientResponse, status: number, statusMessage: string | undefined, headers: FlatHeaders): void {
+export function writeHead(res: ClientResponse, status: number, statusMessage: string | undefined, headers: FlatHeaders): void {
   if (!isH1(res)) {
     res.writeHead(status, headerObject(headers));
     return;
@@ -83,7 +86,7 @@ function writeHead(res: ClientResponse, status: number, statusMessage: string | 
   else res.writeHead(status, statusMessage, headers);
 }
 
-function writeBody(res: ClientResponse, chunk: Buffer): boolean {
+export function writeBody(res: ClientResponse, chunk: Buffer): boolean {
   return isH1(res) ? res.write(chunk) : res.write(chunk);
 }
 
@@ -125,6 +128,7 @@ export class Exchange {
     res.once('close', () => {
       if (res.writableFinished) return;
       this.clientGone = true;
+      this.ctx.tap?.abort();
       this.controller?.abort(new Error('client closed the connection'));
     });
   }
@@ -197,6 +201,11 @@ export class Exchange {
         clearTimeout(headerTimer);
         if (socket !== undefined) ctx.awaitingBackend.delete(socket);
         let headers = downstreamResponseHeaders(rawHeaderList(controller));
+        if (ctx.tap !== undefined && !ctx.tap.head(statusCode, statusMessage ?? '', headers)) {
+          // The tap answered the client itself (a 304 that refreshed a cached entry).
+          body = { write: () => true, end: () => undefined, abort: () => undefined };
+          return;
+        }
         if (ctx.policy !== undefined) headers = applyPolicy(headers, ctx.policy);
         const sizeHint = contentLength(headers);
         const coding =
@@ -215,14 +224,17 @@ export class Exchange {
         body = coding === undefined ? directSink(res, controller) : encodingSink(res, controller, coding, ctx.compression?.level ?? 5, sizeHint);
       },
       onResponseData: (controller, chunk) => {
+        ctx.tap?.data(chunk);
         if (body !== undefined && !body.write(chunk)) controller.pause();
       },
       onResponseEnd: () => {
+        ctx.tap?.end();
         body?.end();
         release(status >= 500 ? 'server-error' : 'ok');
       },
       onResponseError: (_controller, err) => {
         clearTimeout(headerTimer);
+        ctx.tap?.abort();
         body?.abort();
         if (socket !== undefined) ctx.awaitingBackend.delete(socket);
         this.onError(err, lease, release, started, responded, socket);
@@ -300,6 +312,7 @@ export class Exchange {
   }
 
   private fail(err: LbError): void {
+    this.ctx.tap?.abort();
     const kind = kindFor(err.code);
     if (kind !== undefined) {
       this.ctx.metrics.proxyErrorsTotal.inc({ listener: this.ctx.listener, pool: this.ctx.picker.name, kind });

@@ -28,6 +28,11 @@ import { normalizeHost, originForm, requestPath, Router } from './router.js';
 import { Tunnel } from './tunnel.js';
 import type { ClientRequest, ClientResponse, HttpListenerDeps } from './types.js';
 import { UpstreamPools } from './upstream-pools.js';
+import type { ResponseTap } from '../cache/types.js';
+import { requestCookie, setCookieLine } from './cookies.js';
+import { chainTaps, setCookieTap } from './response-tap.js';
+import { RouteExtras } from './route-extras.js';
+import { StickyPicker } from './sticky-picker.js';
 
 /**
  * How often node checks header/request deadlines on open connections (its default is 30 s,
@@ -97,6 +102,7 @@ export class HttpListener implements ListenerEngine {
   readonly name: string;
   private spec: ListenerSpec;
   private router: Router;
+  private extras: RouteExtras;
   private readonly server: Server | HttpsServer;
   private readonly tls: TlsParts | undefined;
   private policy: ResponsePolicy | undefined;
@@ -120,6 +126,7 @@ export class HttpListener implements ListenerEngine {
     this.spec = spec;
     this.router = new Router(spec.routes);
     this.policy = compilePolicy(spec);
+    this.extras = this.buildExtras(spec);
     this.upstreams = new UpstreamPools(spec.timeouts.connectMs, spec.timeouts.idleMs);
     this.upstreams.setBackendTls(spec.backendTls);
     this.edge = deps.edge ?? createEdgeRuntime({ logger: deps.logger });
@@ -234,6 +241,7 @@ export class HttpListener implements ListenerEngine {
     this.spec = { ...spec, mode: this.spec.mode, bind: this.spec.bind };
     this.router = new Router(spec.routes);
     this.policy = compilePolicy(spec);
+    this.extras = this.buildExtras(spec);
     this.applyServerLimits(spec);
     this.upstreams.setTimeouts(spec.timeouts.connectMs, spec.timeouts.idleMs);
     this.upstreams.setBackendTls(spec.backendTls);
@@ -409,7 +417,13 @@ export class HttpListener implements ListenerEngine {
     const host = requestHost(req);
     const path = requestPath(req.url ?? '/');
     const route = this.router.match(host, path);
-    const pool = route?.pool ?? '';
+    const split = route === undefined ? undefined : this.extras.split(route);
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const choice = split?.choose(header, (name) => requestCookie(req, name));
+    const pool = choice?.pool ?? route?.pool ?? '';
     const trip: Trip = { startedAt: Date.now() };
     const logged = this.accessLog?.sampled() === true ? this.accessLog : null;
     res.once('close', () => {
@@ -419,7 +433,7 @@ export class HttpListener implements ListenerEngine {
       this.deps.metrics.httpRequestDuration.observe({ listener: this.name, pool }, (performance.now() - began) / 1000);
       // HTTP/2 streams share their connection: its bytes are not one request's.
       const bytes = h1 ? this.accountBytes(req.socket, pool, backend) : { read: 0, written: 0 };
-      logged?.log(this.record(req, route, trip, Number(code), bytes, began));
+      logged?.log(this.record(req, route, pool, trip, Number(code), bytes, began));
       if (this.draining) setImmediate(() => this.server.closeIdleConnections());
     });
     if (this.draining && h1) res.setHeader('Connection', 'close');
@@ -432,19 +446,24 @@ export class HttpListener implements ListenerEngine {
     const clientIp = peerOf(req.socket).address;
     // Access rules, the request filter and rate limits decide before any backend is picked.
     const verdict = this.gate.check(req, route, clientIp, originForm(req.url ?? '/'));
+    const go = (v: GateVerdict): void => this.afterGate(req, res, { route, pool, pinCookie: choice?.pinCookie, clientIp, trip }, v);
     if (verdict instanceof Promise) {
-      verdict
-        .then((v) => this.afterGate(req, res, route, clientIp, trip, v))
-        .catch((err: unknown) => {
-          this.deps.logger.error({ err, listener: this.name }, 'edge checks failed');
-          sendPlain(res, 500, 'internal error');
-        });
+      verdict.then(go).catch((err: unknown) => {
+        this.deps.logger.error({ err, listener: this.name }, 'edge checks failed');
+        sendPlain(res, 500, 'internal error');
+      });
     } else {
-      this.afterGate(req, res, route, clientIp, trip, verdict);
+      go(verdict);
     }
   }
 
-  private afterGate(req: ClientRequest, res: ClientResponse, route: RouteSpec | undefined, clientIp: string, trip: Trip, verdict: GateVerdict): void {
+  private afterGate(
+    req: ClientRequest,
+    res: ClientResponse,
+    at: { route: RouteSpec | undefined; pool: string; pinCookie: string | undefined; clientIp: string; trip: Trip },
+    verdict: GateVerdict,
+  ): void {
+    const { route, pool, clientIp, trip } = at;
     // The client left while the edge checks waited (on the node, or for a JSON body).
     if (res.destroyed || res.writableEnded) return;
     if (verdict.kind === 'reject') {
@@ -458,25 +477,57 @@ export class HttpListener implements ListenerEngine {
     const h1 = req instanceof IncomingMessage;
     const host = requestHost(req);
     const path = requestPath(req.url ?? '/');
-    const pool = route?.pool ?? '';
     if (route === undefined) {
       this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool: '', kind: 'no_route' });
       sendLocalReply(res, new LbError('LB_ERR_NO_ROUTE', `no route for ${host === '' ? '-' : host} ${path}`));
       return;
     }
-    const picker = this.deps.pools(route.pool);
+    const picker = this.deps.pools(pool);
     if (picker === undefined) {
       this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool, kind: 'no_backend' });
-      sendLocalReply(res, new LbError('LB_ERR_NO_BACKEND', `no healthy backend in pool "${route.pool}"`));
+      sendLocalReply(res, new LbError('LB_ERR_NO_BACKEND', `no healthy backend in pool "${pool}"`));
       return;
     }
     const raw = h1 ? req.rawHeaders : h1RawHeadersFromH2(req.rawHeaders);
     const headers = upstreamRequestHeaders(raw, { clientIp, proto: this.proto() }, false);
-    trip.exchange = new Exchange(req, res, headers, clientIp, this.exchangeContext(picker, verdict.body));
-    trip.exchange.start();
+    // Cookies the balancer sets ride on the backend's response (never on a cached one).
+    const secure = this.spec.tls !== undefined;
+    const taps: ResponseTap[] = [];
+    let chosen: ExchangeContext['picker'] = picker;
+    const stickyName = picker.stickyCookie?.();
+    if (stickyName !== undefined) {
+      const sticky = new StickyPicker(picker, requestCookie(req, stickyName));
+      chosen = sticky;
+      taps.push(setCookieTap(() => {
+        const backend = sticky.cookieUpdate();
+        return backend === undefined ? undefined : setCookieLine(stickyName, backend, secure);
+      }));
+    }
+    const pinCookie = route.pin?.cookie;
+    if (at.pinCookie !== undefined && pinCookie !== undefined) {
+      const line = setCookieLine(pinCookie, at.pinCookie, secure);
+      taps.push(setCookieTap(() => line));
+    }
+    const forward = (upstream: typeof headers, cacheTap?: ResponseTap): void => {
+      const ctx = this.exchangeContext(chosen, verdict.body);
+      ctx.tap = chainTaps(cacheTap === undefined ? taps : [cacheTap, ...taps]);
+      trip.exchange = new Exchange(req, res, upstream, clientIp, ctx);
+      trip.exchange.start();
+    };
+    const cache = this.extras.cache(route);
+    if (cache === undefined) {
+      forward(headers);
+      return;
+    }
+    const target = originForm(req.url ?? '/');
+    cache.handle(req, res, `${host}${target}`, target, headers, (upstream, tap) => forward(upstream, tap));
   }
 
-  private record(req: ClientRequest, route: RouteSpec | undefined, trip: Trip, status: number, bytes: { read: number; written: number }, began: number): AccessRecord {
+  private buildExtras(spec: ListenerSpec): RouteExtras {
+    return new RouteExtras(spec.name, spec.routes, { caches: this.deps.caches, policy: compilePolicy(spec), now: Date.now });
+  }
+
+  private record(req: ClientRequest, route: RouteSpec | undefined, pool: string, trip: Trip, status: number, bytes: { read: number; written: number }, began: number): AccessRecord {
     const peer = peerOf(req.socket);
     const timing = trip.exchange?.timing;
     const header = (name: string): string | undefined => {
@@ -488,7 +539,7 @@ export class HttpListener implements ListenerEngine {
       kind: 'http',
       listener: this.name,
       route: route === undefined ? '' : routeId(route),
-      pool: route?.pool ?? '',
+      pool,
       backend: trip.exchange?.reachedBackend ?? '',
       client: peer.address,
       clientPort: peer.port,
@@ -538,7 +589,13 @@ export class HttpListener implements ListenerEngine {
     const host = normalizeHost(req.headers.host);
     const path = requestPath(req.url ?? '/');
     const route = this.router.match(host, path);
-    const pool = route?.pool ?? '';
+    // A split route's upgrade follows the split (and its pins); no cookie can be set on a 101.
+    const split = route === undefined ? undefined : this.extras.split(route);
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const pool = split?.choose(header, (name) => requestCookie(req, name)).pool ?? route?.pool ?? '';
     let backend = '';
     socket.once('close', () => this.accountBytes(socket, pool, backend));
     const record = (status: number, reached: string): void => {
@@ -555,7 +612,7 @@ export class HttpListener implements ListenerEngine {
     const verdict = this.gate.check(req, route, peerOf(socket).address, originForm(req.url ?? '/'));
     const decide = (v: GateVerdict): void => {
       if (v.kind === 'pass') {
-        this.upgradeToBackend(req, socket, head, route, record);
+        this.upgradeToBackend(req, socket, head, route, pool, record);
         return;
       }
       record(v.status, '');
@@ -566,17 +623,16 @@ export class HttpListener implements ListenerEngine {
     else decide(verdict);
   }
 
-  private upgradeToBackend(req: IncomingMessage, socket: Socket, head: Buffer, route: RouteSpec | undefined, record: (status: number, reached: string) => void): void {
+  private upgradeToBackend(req: IncomingMessage, socket: Socket, head: Buffer, route: RouteSpec | undefined, pool: string, record: (status: number, reached: string) => void): void {
     if (socket.destroyed) return;
     const host = normalizeHost(req.headers.host);
     const path = requestPath(req.url ?? '/');
-    const pool = route?.pool ?? '';
-    const picker = route === undefined ? undefined : this.deps.pools(route.pool);
+    const picker = route === undefined ? undefined : this.deps.pools(pool);
     if (route === undefined || picker === undefined) {
       const [status, kind, body] =
         route === undefined
           ? ([404, 'no_route', `no route for ${host === '' ? '-' : host} ${path}`] as const)
-          : ([503, 'no_backend', `no healthy backend in pool "${route.pool}"`] as const);
+          : ([503, 'no_backend', `no healthy backend in pool "${pool}"`] as const);
       this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool, kind });
       record(status, '');
       socket.on('error', () => socket.destroy());

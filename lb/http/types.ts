@@ -7,6 +7,7 @@ import type { DataPlaneMetrics } from '../metrics.js';
 import type { CertificateExpiry } from '../tls/certificate-expiry.js';
 import type { TlsMaterial } from '../tls/tls-material.js';
 import type { PoolDirectory } from '../types.js';
+import type { CacheDirectory } from '../cache/directory.js';
 
 export interface HttpListenerDeps {
   pools: PoolDirectory;
@@ -16,6 +17,8 @@ export interface HttpListenerDeps {
   tls?: { material: TlsMaterial; expiry: CertificateExpiry };
   /** Edge protection shared across the worker's listeners; absent = a private in-process one. */
   edge?: EdgeRuntime;
+  /** The worker's response cache stores; absent = routes with `cache` are served uncached. */
+  caches?: CacheDirectory;
 }
 
 /** A client request as either front delivers it: HTTP/1.1 (node:http) or HTTP/2 (compat API). */

@@ -19,6 +19,8 @@ export interface BallastOptions {
   logLevel: string;
   /** Directory for V8 CPU profiles of the node and its workers (cpu-profiler.ts), or null. */
   cpuProfDir: string | null;
+  /** Compiled CLI entry (ballast-build.ts) to run, or null for the TypeScript source through tsx. */
+  compiledEntry: string | null;
 }
 
 /** The raw config file object (what an operator writes), not the normalized NodeConfig. */
@@ -67,13 +69,11 @@ export async function startBallast(children: ChildProcesses, dir: string, l: LbL
     const profiler = new URL('./cpu-profiler.ts', import.meta.url).href;
     env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --import ${import.meta.resolve('tsx')} --import ${profiler}`.trim();
     env['BENCH_CPU_PROF_DIR'] = opts.cpuProfDir;
+    // Record only the measured runs: run.ts sends SIGUSR2 to the process group around each one.
+    env['BENCH_CPU_PROF_WINDOW'] = '1';
   }
-  const tracked = children.spawn(
-    'ballast',
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), cliScript(), 'start', '--config', configPath],
-    { stdio: ['ignore', log, log], env },
-  );
+  const entry = opts.compiledEntry === null ? ['--import', import.meta.resolve('tsx'), cliScript()] : [opts.compiledEntry];
+  const tracked = children.spawn('ballast', process.execPath, [...entry, 'start', '--config', configPath], { stdio: ['ignore', log, log], env });
   let exit: string | null = null;
   void tracked.exited.then((c) => (exit = `ballast exited (${String(c)})`));
   const adminUrl = `http://${l.host}:${opts.adminPort}`;

@@ -1,6 +1,7 @@
 // Health-check benchmark: the real HealthMonitor and checkers against 200 local HTTP backends, every 500ms.
 // Backends run in a child process (this file with --serve) so the CPU measured is the checking side only.
-// Usage: node --import tsx scripts/bench/health.ts [--backends 200] [--interval 500] [--seconds 10]
+// Usage: node --import tsx scripts/bench/health.ts [--backends 200] [--interval 500] [--seconds 10] [--types http,tcp]
+// (`npm run bench` runs it after the data-plane runs and prints its report with theirs.)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -154,6 +155,14 @@ async function round(type: CheckType, ports: number[], intervalMs: number, secon
   console.log(`  loop delay  p99 ${(lag.percentile(99) / 1e6).toFixed(1)}ms  max ${(lag.max / 1e6).toFixed(1)}ms`);
 }
 
+function types(): CheckType[] {
+  const i = process.argv.indexOf('--types');
+  if (i < 0) return ['http', 'tcp'];
+  const picked = (process.argv[i + 1] ?? '').split(',');
+  for (const t of picked) if (t !== 'http' && t !== 'tcp') throw new Error(`--types: unknown check type "${t}" (http, tcp)`);
+  return picked as CheckType[];
+}
+
 async function main(): Promise<void> {
   const serveAt = process.argv.indexOf('--serve');
   if (serveAt >= 0) {
@@ -175,7 +184,7 @@ async function main(): Promise<void> {
     const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
     const ports = JSON.parse(line) as number[];
     console.log(`health bench: ${ports.length} HTTP backends on ${HOST} (child process), every ${intervalMs}ms, ${seconds}s per type, Node ${process.version}`);
-    for (const type of ['http', 'tcp'] as const) await round(type, ports, intervalMs, seconds);
+    for (const type of types()) await round(type, ports, intervalMs, seconds);
   } finally {
     child.stdin.end();
     child.kill();

@@ -14,6 +14,8 @@ export interface Machine {
   wrk: string;
   /** 1-minute load average when the run started: the machine may be shared. */
   load1: number;
+  /** 1, 5 and 15-minute load averages (as `uptime` prints them) when the run started. */
+  loads: number[];
   /** Checkout under test: short commit, and whether the code Ballast runs has local changes. */
   commit: string;
 }
@@ -50,6 +52,7 @@ export function describeMachine(): Machine {
     haproxy: haproxyVersion(),
     wrk: wrkVersion(),
     load1: loadavg()[0] ?? 0,
+    loads: loadavg(),
     commit: checkout(),
   };
 }
@@ -57,7 +60,7 @@ export function describeMachine(): Machine {
 export function formatMachine(m: Machine): string {
   return [
     `date     ${m.date}`,
-    `machine  ${m.cores} cores, ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, load ${m.load1.toFixed(2)} at start`,
+    `machine  ${m.cores} cores, ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, load avg 1/5/15 min ${m.loads.map((l) => l.toFixed(2)).join(' / ')} at start`,
     `software node ${m.node}; ${m.haproxy}; ${m.wrk}`,
     `ballast  ${m.commit}`,
   ].join('\n');

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -50,9 +51,26 @@ function areaOf(frame: ProfileNode['callFrame']): string {
 
 const IDLE = new Set(['(idle)', '(program)']);
 
+/**
+ * Nodes under the profiler's own frames (cpu-profiler.ts stopping the profile and serializing it,
+ * which V8 records as a long native "dispatch"): left out, they are not the profiled program.
+ */
+function profilerOwn(nodes: ProfileNode[]): Set<number> {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const out = new Set<number>();
+  const mark = (id: number): void => {
+    if (out.has(id)) return;
+    out.add(id);
+    for (const c of byId.get(id)?.children ?? []) mark(c);
+  };
+  for (const n of nodes) if (n.callFrame.url.endsWith('/cpu-profiler.ts')) mark(n.id);
+  return out;
+}
+
 export function summarize(path: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const own = profilerOwn(profile.nodes);
   const fn = new Map<string, number>();
   const area = new Map<string, number>();
   let totalUs = 0;
@@ -60,7 +78,7 @@ export function summarize(path: string, top = 15): ProfileSummary {
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
     const node = byId.get(id);
-    if (!node) return;
+    if (!node || own.has(id)) return;
     totalUs += dt;
     const f = node.callFrame;
     if (IDLE.has(f.functionName)) idleUs += dt;

@@ -6,7 +6,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBallast } from './ballast.js';
-import { ChildProcesses, type Tracked } from './children.js';
+import { buildBallast } from './ballast-build.js';
+import { ChildProcesses, tsEntry, type Tracked } from './children.js';
 import { startHaproxy, type LbLayout } from './haproxy.js';
 import { groupCpuMs } from './group-cpu.js';
 import { freePort } from './local-port.js';
@@ -25,10 +26,10 @@ const TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct', 'node-fl
 /** node-floor is an analysis aid (what the runtime alone costs), so only on request. */
 const DEFAULT_TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct'];
 const USAGE = `usage: npm run bench -- [options]
-  --quick               smoke run: 1 round of 3 s runs, 1 s warm-up, 2 GiB bulk
+  --quick               smoke run: 1 round of 3 s runs, 1 s warm-up, 2 GiB bulk, 5 s health phases
   --rounds N            runs per target and scenario, interleaved; the median is shown (default 3)
-  --duration S          seconds per measured run (default 5)
-  --warmup S            seconds of warm-up before a target's first run of a scenario (default 2)
+  --duration S          seconds per measured run (default 4)
+  --warmup S            seconds of warm-up before a target's first run of a scenario (default 1)
   --connections N       wrk connections (default 50)
   --threads N           wrk threads (default min(cores, 2))
   --bulk-mib N          TCP bulk MiB per run, bounded by --duration too (default 8192)
@@ -38,7 +39,10 @@ const USAGE = `usage: npm run bench -- [options]
                         node-floor: a bare node:http+undici / pipe() balancer (scripts/bench/node-floor.ts)
   --workers N           Ballast workers = HAProxy threads (default: cores)
   --log-level L         Ballast log level (default info, as shipped)
+  --from-source         run Ballast's TypeScript through tsx instead of compiled JavaScript (as shipped)
   --cpu-prof DIR        record CPU profiles of Ballast's processes into DIR and summarize them
+  --health-seconds S    seconds per health-check phase (http, then tcp; default 10)
+  --no-health           skip the health-check overhead phases (scripts/bench/health.ts)
   --json FILE           also write the results as JSON
   --keep                keep the temp dir (configs, logs)
 `;
@@ -55,7 +59,10 @@ interface Settings {
   scenarios: ScenarioName[];
   targets: TargetName[];
   logLevel: string;
+  fromSource: boolean;
   cpuProfDir: string | null;
+  /** Seconds per health-check phase; 0 skips them. */
+  healthSeconds: number;
   jsonPath: string | null;
   keep: boolean;
 }
@@ -90,7 +97,10 @@ function parseSettings(argv: string[]): Settings | null {
       targets: { type: 'string' },
       workers: { type: 'string' },
       'log-level': { type: 'string' },
+      'from-source': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      'health-seconds': { type: 'string' },
+      'no-health': { type: 'boolean' },
       json: { type: 'string' },
       keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -101,8 +111,8 @@ function parseSettings(argv: string[]): Settings | null {
   const cores = availableParallelism();
   return {
     rounds: Math.round(positive(values.rounds, quick ? 1 : 3, 'rounds')),
-    seconds: positive(values.duration, quick ? 3 : 5, 'duration'),
-    warmupSeconds: positive(values.warmup, quick ? 1 : 2, 'warmup'),
+    seconds: positive(values.duration, quick ? 3 : 4, 'duration'),
+    warmupSeconds: positive(values.warmup, 1, 'warmup'),
     connections: Math.round(positive(values.connections, 50, 'connections')),
     threads: Math.round(positive(values.threads, Math.min(cores, 2), 'threads')),
     bulkBytes: Math.round(positive(values['bulk-mib'], quick ? 2048 : 8192, 'bulk-mib') * 2 ** 20),
@@ -111,7 +121,9 @@ function parseSettings(argv: string[]): Settings | null {
     scenarios: pickList(values.scenarios, SCENARIOS, 'scenario'),
     targets: values.targets === undefined ? [...DEFAULT_TARGETS] : pickList(values.targets, TARGETS, 'target'),
     logLevel: values['log-level'] ?? 'info',
+    fromSource: values['from-source'] === true,
     cpuProfDir: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
+    healthSeconds: values['no-health'] === true ? 0 : positive(values['health-seconds'], quick ? 5 : 10, 'health-seconds'),
     jsonPath: values.json ?? null,
     keep: values.keep === true,
   };
@@ -123,6 +135,8 @@ interface TargetPath {
   tcp: Endpoint;
   /** Process group whose CPU is charged to this target (the origins' for direct). */
   pgid: number;
+  /** Its processes record a CPU profile between two SIGUSR2 (cpu-profiler.ts). */
+  profiled?: boolean;
 }
 type Paths = Record<TargetName, Cell<TargetPath>>;
 
@@ -151,10 +165,12 @@ async function measure(
   warm: boolean,
 ): Promise<Measurement> {
   const run = async <T extends Measurement>(go: () => Promise<T>): Promise<T> => {
+    if (path.profiled) process.kill(-path.pgid, 'SIGUSR2');
     const cpu0 = groupCpuMs(path.pgid);
     const t0 = performance.now();
     const m = await go();
     const cpu1 = groupCpuMs(path.pgid);
+    if (path.profiled) process.kill(-path.pgid, 'SIGUSR2');
     m.cpu = cpu0 === null || cpu1 === null ? null : { ms: cpu1 - cpu0, wallMs: performance.now() - t0 };
     return m;
   };
@@ -177,6 +193,20 @@ async function measure(
   }
 }
 
+/** The health-check benchmark as a child process (its CPU is its own); answers its report. */
+async function runHealth(children: ChildProcesses, seconds: number): Promise<string> {
+  const { exec, args } = tsEntry('./health.ts');
+  const t = children.spawn('health', exec, [...args, '--backends', '200', '--interval', '500', '--seconds', String(seconds)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  t.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  t.child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await t.exited;
+  if (code !== 0) throw new Error(`health bench exited ${String(code)}: ${out.trim().slice(0, 600)}`);
+  return out.replace(/^/gm, '  ');
+}
+
 async function main(argv: string[]): Promise<number> {
   const s = parseSettings(argv);
   if (!s) {
@@ -196,7 +226,7 @@ async function main(argv: string[]): Promise<number> {
     `settings ${s.rounds} round(s) of ${s.seconds} s runs per target, interleaved, median shown; ${s.warmupSeconds} s warm-up first; wrk -t${s.threads} -c${s.connections}; ` +
       `TCP bulk ${s.bulkBytes / 2 ** 20} MiB x ${s.streams} stream(s), bounded by ${s.seconds} s\n` +
       `setup    3 origins in one child process (1 KiB body, keep-alive) + 3 TCP sinks; Ballast: one node, ` +
-      `${s.workers} workers, http + tcp listener, round-robin, no health checks, log level ${s.logLevel}; ` +
+      `${s.fromSource ? 'TypeScript source through tsx' : 'compiled to JavaScript as shipped (esbuild, ES2022)'}, ${s.workers} workers, http + tcp listener, round-robin, no health checks, log level ${s.logLevel}; ` +
       `HAProxy: nbthread ${s.workers}, roundrobin, no checks, no logging, option forwardfor\n\n`,
   );
 
@@ -267,9 +297,10 @@ async function main(argv: string[]): Promise<number> {
       const l = await layout();
       try {
         if (s.cpuProfDir) mkdirSync(s.cpuProfDir, { recursive: true });
-        const run = await startBallast(children, dir, l, { adminPort: await freePort(), logLevel: s.logLevel, cpuProfDir: s.cpuProfDir });
+        const compiledEntry = s.fromSource ? null : await buildBallast();
+        const run = await startBallast(children, dir, l, { adminPort: await freePort(), logLevel: s.logLevel, cpuProfDir: s.cpuProfDir, compiledEntry });
         ballastProc = run.tracked;
-        paths.ballast = { ok: true, value: { ...endpoints(l), pgid: run.tracked.child.pid ?? 0 } };
+        paths.ballast = { ok: true, value: { ...endpoints(l), pgid: run.tracked.child.pid ?? 0, profiled: s.cpuProfDir !== null } };
       } catch (err) {
         paths.ballast = { ok: false, reason: errorText(err) };
       }
@@ -330,6 +361,15 @@ async function main(argv: string[]): Promise<number> {
     }
 
     await cleanup(ballastProc);
+    if (s.healthSeconds > 0) {
+      // After the data-plane runs and with everything of theirs stopped: the checker's CPU alone.
+      process.stdout.write(`\nhealth-check overhead (scripts/bench/health.ts), load avg ${loadavg().map((l) => l.toFixed(2)).join(' / ')} before:\n`);
+      try {
+        process.stdout.write(await runHealth(children, s.healthSeconds));
+      } catch (err) {
+        process.stdout.write(`  failed: ${errorText(err)}\n`);
+      }
+    }
     if (s.cpuProfDir) {
       const files = readdirSync(s.cpuProfDir).filter((f) => f.endsWith('.cpuprofile'));
       if (!files.length) process.stdout.write(`\nno CPU profiles in ${s.cpuProfDir}\n`);

@@ -133,4 +133,20 @@ test('three nodes agree; the leader dies and is replaced; restarts catch up from
     const b = await api(survivor, 'GET', '/pools/after-wipe');
     return a.status === 200 && b.status === 200 ? true : undefined;
   });
+
+  // A write forwarded to a leader that freezes (SIGSTOP: its sockets stay open, so nothing tells the
+  // follower) is answered when the followers elect another leader, not at the propose timeout, and
+  // the answer says the outcome is unknown.
+  const frozen = running.get(next.leader.id)!;
+  frozen.proc.kill('SIGSTOP');
+  try {
+    const asked = Date.now();
+    const r = await api(survivor, 'POST', '/pools', pool('during-freeze'));
+    const tookMs = Date.now() - asked;
+    console.log(`write forwarded to a frozen leader answered ${r.status} after ${tookMs}ms`);
+    assert.equal(r.status, 504, JSON.stringify(r.json));
+    assert.match(JSON.stringify(r.json), /was lost before it confirmed the write; it may or may not have applied/);
+  } finally {
+    frozen.proc.kill('SIGCONT');
+  }
 });

@@ -13,6 +13,8 @@ export interface TestNode {
   node: BallastNode;
   dataDir: string;
   port(listener: string): number;
+  /** http://host:port of the admin API. */
+  adminUrl: string;
   /** Commit a change and wait until every worker runs it. */
   change(cmd: StateCommand): Promise<void>;
   stop(): Promise<void>;
@@ -20,7 +22,7 @@ export interface TestNode {
 
 export async function startTestNode(
   bootstrap: { listeners: unknown[]; pools: unknown[] },
-  opts: { workers?: number; dataDir?: string } = {},
+  opts: { workers?: number; dataDir?: string; admin?: { user: string; password: string } } = {},
 ): Promise<TestNode> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ballast-node-'));
   // node:cluster shares one listening handle per (address, port) among all workers of a process,
@@ -31,9 +33,11 @@ export async function startTestNode(
     ),
   );
   bootstrap = { ...bootstrap, listeners };
+  const adminListen = `127.0.0.1:${await freePort()}`;
   const raw = {
-    node: { id: 'n1', dataDir, adminListen: `127.0.0.1:${await freePort()}`, workers: opts.workers ?? 1 },
+    node: { id: 'n1', dataDir, adminListen, workers: opts.workers ?? 1 },
     bootstrap,
+    ...(opts.admin === undefined ? {} : { admin: opts.admin }),
   };
   const config = buildConfig(raw, join(dataDir, 'inline.yaml'));
   const node = new BallastNode({ config, logger: pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'warn' }), drainMs: 2000 });
@@ -41,6 +45,7 @@ export async function startTestNode(
   return {
     node,
     dataDir,
+    adminUrl: `http://${adminListen}`,
     port: (listener) => {
       const p = node.listenerPorts()[listener];
       if (p === undefined) throw new Error(`listener ${listener} is not listening`);

@@ -93,7 +93,7 @@ const BAD: [string, unknown, string][] = [
   ['weight out of range', base(pools({ name: 'web', backends: [{ name: 'a', address: '127.0.0.1:1' }, { name: 'b', address: '127.0.0.1:2', weight: 300 }] })), 'bootstrap.pools[0].backends[1].weight: must be an integer 0..256'],
   ['weight as a string', base(pools({ name: 'web', backends: [{ name: 'a', address: '127.0.0.1:1', weight: '3' }] })), 'bootstrap.pools[0].backends[0].weight: must be an integer 0..256'],
   ['unknown scheduler', base(pools({ name: 'web', scheduler: 'fastest' })), 'bootstrap.pools[0].scheduler: must be one of: round-robin, least-conn, ip-hash'],
-  ['unknown field', base(pools({ name: 'web', colour: 'red' })), 'bootstrap.pools[0].colour: unknown field; allowed here: name, scheduler, healthCheck, slowStart, outlier, backends'],
+  ['unknown field', base(pools({ name: 'web', colour: 'red' })), 'bootstrap.pools[0].colour: unknown field; allowed here: name, scheduler, healthCheck, slowStart, outlier, backends, stickiness, stickyCookie'],
   ['missing dataDir', { node: { id: 'n1', adminListen: '127.0.0.1:1' } }, 'node.dataDir: is required'],
   ['bad duration', base(pools({ name: 'web', healthCheck: { type: 'http', interval: '2 s' } })), 'bootstrap.pools[0].healthCheck.interval: must be a duration like 500ms, 2s or 1m'],
   ['timeout not below interval', base(pools({ name: 'web', healthCheck: { type: 'tcp', interval: '1s', timeout: '1s' } })), 'bootstrap.pools[0].healthCheck.timeout: must be shorter than interval (1000ms)'],

@@ -244,6 +244,36 @@ test('audit: every change so far, newest first, with who, how, from where and th
   assert.ok(entries.length < AUDIT_LIMIT);
 });
 
+test('changes: a long poll answers at once when behind, on the next commit when current, and when its wait runs out', async () => {
+  const v = fx.store.read().version;
+  const start = await call('GET', '/api/v1/changes', { headers: asViewer });
+  assert.deepEqual(start.json(), { node: 'n1', version: v, commitIndex: v, changed: false });
+  const behind = await call('GET', '/api/v1/changes', { headers: asViewer, query: `?after=${v - 1}` });
+  assert.equal(behind.statusCode, 200);
+  assert.deepEqual(behind.json(), { node: 'n1', version: v, commitIndex: v, changed: true });
+
+  // Current: held open until a write commits, then answered with the new version.
+  const started = Date.now();
+  const pending = call('GET', '/api/v1/changes', { headers: asViewer, query: `?after=${v}&wait=30` });
+  let settled = false;
+  void pending.then(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(settled, false, 'answered before any change');
+  const write = await call('PATCH', '/api/v1/pools/{pool}/backends/{backend}', { params: { pool: 'web', backend: 'b' }, body: { weight: 7 } });
+  assert.equal(write.statusCode, 200);
+  const woke = await pending;
+  assert.equal(woke.json<{ changed: boolean; version: number }>().changed, true);
+  assert.equal(woke.json<{ version: number }>().version, v + 1);
+  assert.ok(Date.now() - started < 10_000);
+
+  // Nothing changes: the wait runs out (1 s) and says so.
+  const idle = await call('GET', '/api/v1/changes', { headers: asViewer, query: `?after=${v + 1}&wait=1` });
+  assert.deepEqual(idle.json(), { node: 'n1', version: v + 1, commitIndex: v + 1, changed: false });
+  const bad = await call('GET', '/api/v1/changes', { query: '?after=-1' });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json<{ error: { field: string } }>().error.field, 'after');
+});
+
 test('metrics: raft and VIP gauges, process metrics, node registry', async () => {
   const res = await call('GET', '/metrics', { headers: asViewer });
   assert.equal(res.statusCode, 200);
@@ -253,6 +283,26 @@ test('metrics: raft and VIP gauges, process metrics, node registry', async () =>
   assert.match(res.body, new RegExp(`^ballast_raft_commit_index ${fx.store.read().version}$`, 'm'));
   assert.match(res.body, /^ballast_vip_held 0$/m);
   assert.match(res.body, /^process_cpu_user_seconds_total /m);
+});
+
+test('cache: DELETE purges through the replicated state (numbered), validates its query, needs admin', async () => {
+  const before = fx.store.read().version;
+  const r = await call('DELETE', '/api/v1/cache', { query: '?listener=front&prefix=/img/' });
+  assert.equal(r.statusCode, 200, r.body);
+  const seq = r.json<{ purge: { seq: number } }>().purge.seq;
+  assert.ok(seq >= 1);
+  assert.ok(fx.store.read().version > before);
+  assert.deepEqual(fx.store.read().cachePurges?.at(-1), { seq, listener: 'front', prefix: '/img/' });
+  const all = await call('DELETE', '/api/v1/cache');
+  assert.equal(all.json<{ purge: { seq: number } }>().purge.seq, seq + 1);
+  const bad = await call('DELETE', '/api/v1/cache', { query: '?prefix=img' });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json<{ error: { field: string } }>().error.field, 'prefix');
+  const missing = await call('DELETE', '/api/v1/cache', { query: '?listener=nope' });
+  assert.equal(missing.statusCode, 400);
+  assert.equal(missing.json<{ error: { field: string } }>().error.field, 'listener');
+  const viewer = await call('DELETE', '/api/v1/cache', { headers: asViewer });
+  assert.equal(viewer.statusCode, 403);
 });
 
 test('docs: the OpenAPI document and the docs page list every operation', async () => {

@@ -71,8 +71,8 @@ export class ApiClient {
     }
   }
 
-  async get<T>(path: string): Promise<T> {
-    const res = await this.request('GET', path);
+  async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    const res = await this.request('GET', path, undefined, signal);
     return (await res.json()) as T;
   }
 
@@ -88,12 +88,13 @@ export class ApiClient {
     return res.text();
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && this.csrf) headers['x-csrf-token'] = this.csrf;
     const init: RequestInit = { method, headers, credentials: 'same-origin', cache: 'no-store' };
     if (body !== undefined) init.body = JSON.stringify(body);
+    if (signal) init.signal = signal;
     const res = await fetch(`${this.base}${path}`, init);
     if (res.status === 401) {
       this.csrf = null;

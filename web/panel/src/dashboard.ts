@@ -19,6 +19,9 @@ import { ago, ms, rate } from './units.js';
 
 const POLL_MS = 1000;
 const STATS_EVERY = 3;
+const WATCH_RETRY_MS = 2000;
+/** Consecutive failed long polls before the panel relies on its poll alone (an older node, say). */
+const WATCH_MAX_FAILURES = 30;
 /** Five minutes of one-second points. */
 const CHART_POINTS = 300;
 
@@ -45,6 +48,7 @@ export class Dashboard {
   private ticks = 0;
   private lastOk = 0;
   private stopped = false;
+  private readonly watching = new AbortController();
 
   constructor(
     private readonly client: ApiClient,
@@ -90,11 +94,36 @@ export class Dashboard {
 
   start(): void {
     this.pollNow();
+    void this.watchChanges();
   }
 
   stop(): void {
     this.stopped = true;
+    this.watching.abort();
     if (this.timer) clearTimeout(this.timer);
+  }
+
+  /**
+   * Long-polls /api/v1/changes so a change committed anywhere shows here within a round trip of
+   * this node applying it; the one-second poll stays for traffic and as the fallback.
+   */
+  private async watchChanges(): Promise<void> {
+    let after: number | null = null;
+    let failures = 0;
+    while (!this.stopped && failures < WATCH_MAX_FAILURES) {
+      try {
+        const path = after === null ? '/api/v1/changes' : `/api/v1/changes?after=${after}`;
+        const r: { version?: unknown; changed?: unknown } = await this.client.get(path, this.watching.signal);
+        failures = 0;
+        if (typeof r.version !== 'number') return;
+        if (r.changed === true) this.pollNow();
+        after = r.version;
+      } catch {
+        if (this.stopped) return;
+        failures++;
+        await new Promise((resolve) => setTimeout(resolve, WATCH_RETRY_MS));
+      }
+    }
   }
 
   private async act(what: string, action: () => Promise<unknown>): Promise<boolean> {

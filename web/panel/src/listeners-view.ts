@@ -2,12 +2,15 @@
 // Listeners: where clients connect and which pools they reach; create and delete.
 import { KeyedList, h, setText } from './dom.js';
 import { openDialog } from './form-dialog.js';
+import { openSplitDialog } from './split-dialog.js';
 import type { ListenerModel } from './models.js';
 import type { ViewContext } from './types.js';
 
 interface ListenerRow {
   el: HTMLTableRowElement;
   cells: HTMLElement[];
+  split: HTMLButtonElement;
+  model: ListenerModel;
 }
 
 export class ListenersSection {
@@ -53,10 +56,15 @@ export class ListenersSection {
         },
       }),
     );
-    return { el: h('tr', { 'data-listener': l.name }, ...cells, h('td', { class: 'actions' }, del)), cells };
+    const split = h('button', { class: 'btn btn-small', type: 'button', 'data-action': 'edit-split', hidden: l.splits.length === 0 }, 'Split…');
+    const row: ListenerRow = { el: h('tr', { 'data-listener': l.name }, ...cells, h('td', { class: 'actions' }, split, del)), cells, split, model: l };
+    split.addEventListener('click', () => openSplitDialog(this.ctx, row.model));
+    return row;
   }
 
   private updateRow(row: ListenerRow, l: ListenerModel): void {
+    row.model = l;
+    row.split.hidden = l.splits.length === 0;
     const [name, mode, bind, target] = row.cells as [HTMLElement, HTMLElement, HTMLElement, HTMLElement];
     setText(name, l.name);
     setText(mode, l.mode);

@@ -36,6 +36,15 @@ export interface ListenerModel {
   bind: string;
   /** The pool (tcp) or the routes (http), as one line. */
   target: string;
+  /** Routes with a weighted split between pools, by their index in the listener's routes. */
+  splits: SplitRouteModel[];
+}
+
+export interface SplitRouteModel {
+  index: number;
+  /** "host/path" of the route. */
+  label: string;
+  targets: { pool: string; weight: number }[];
 }
 
 export interface NodeStats {
@@ -105,11 +114,17 @@ export function poolFromApi(raw: unknown): PoolModel {
 
 export function listenerFromApi(raw: unknown): ListenerModel {
   const l = obj(raw);
-  const routes = arr(l['routes']).map((r) => {
+  const splits: SplitRouteModel[] = [];
+  const routes = arr(l['routes']).map((r, index) => {
     const o = obj(r);
-    return `${text(o['host'])}${text(o['pathPrefix'], '/')} → ${text(o['pool'])}`;
+    const label = `${text(o['host'])}${text(o['pathPrefix'], '/')}`;
+    const split = arr(o['split']).map((t) => ({ pool: text(obj(t)['pool']), weight: num(obj(t)['weight']) }));
+    if (split.length === 0) return `${label} → ${text(o['pool'])}`;
+    splits.push({ index, label, targets: split });
+    const total = split.reduce((n, t) => n + t.weight, 0) || 1;
+    return `${label} → ${split.map((t) => `${t.pool} ${Math.round((t.weight * 100) / total)}%`).join(' · ')}`;
   });
-  return { name: text(l['name']), mode: text(l['mode']), bind: hostPort(l['bind']), target: l['mode'] === 'tcp' ? `→ ${text(l['pool'])}` : routes.join(', ') };
+  return { name: text(l['name']), mode: text(l['mode']), bind: hostPort(l['bind']), target: l['mode'] === 'tcp' ? `→ ${text(l['pool'])}` : routes.join(', '), splits };
 }
 
 /** Lists come back either bare or wrapped ({ pools: [...] }). */

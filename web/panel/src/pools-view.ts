@@ -208,13 +208,17 @@ export class PoolsSection {
         { name: 'check', label: 'Health check', type: 'select', options: ['http', 'tcp', 'none'], value: 'http' },
         { name: 'path', label: 'HTTP check path', value: '/health' },
         { name: 'interval', label: 'Check interval', value: '2s' },
+        // The API wants the timeout shorter than the interval; without this field a short interval
+        // was refused over a field the form did not show.
+        { name: 'timeout', label: 'Check timeout', value: '1s', hint: 'shorter than the interval' },
         { name: 'backends', label: 'Backends', type: 'textarea', placeholder: 'name=address[,weight] per line, e.g.\napi1=127.0.0.1:9201,2', hint: 'optional; more can be added later' },
       ],
       submitLabel: 'Create pool',
       onSubmit: async (v) => {
         const body: Record<string, unknown> = { name: v['name'], scheduler: v['scheduler'], backends: parseBackendLines(v['backends'] ?? '') };
-        if (v['check'] === 'http') body['healthCheck'] = { type: 'http', path: v['path'] || '/', interval: v['interval'] || '2s' };
-        else if (v['check'] === 'tcp') body['healthCheck'] = { type: 'tcp', interval: v['interval'] || '2s' };
+        const timing = { interval: v['interval'] || '2s', timeout: v['timeout'] || '1s' };
+        if (v['check'] === 'http') body['healthCheck'] = { type: 'http', path: v['path'] || '/', ...timing };
+        else if (v['check'] === 'tcp') body['healthCheck'] = { type: 'tcp', ...timing };
         await this.ctx.client.send('POST', '/api/v1/pools', body);
         this.ctx.changed(`pool ${v['name'] ?? ''} created`);
       },

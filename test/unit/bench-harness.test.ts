@@ -1,0 +1,118 @@
+// The benchmark harness's pure parts: wrk output parsing, the medians and ratios of the table, and
+// the configs it generates (Ballast's must pass the real config loader, so schema drift breaks here
+// and not in the middle of a benchmark run).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildConfig } from '../../config/load.js';
+import { ballastConfig } from '../../scripts/bench/ballast.js';
+import { haproxyConfig, type LbLayout } from '../../scripts/bench/haproxy.js';
+import { formatTable, medianOf, verdicts } from '../../scripts/bench/report.js';
+import type { ScenarioResult, WrkResult } from '../../scripts/bench/types.js';
+import { parseDuration, parseWrk } from '../../scripts/bench/wrk.js';
+
+const WRK_OUTPUT = `Running 4s test @ http://127.0.0.1:40000/
+  2 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    10.35ms    5.01ms  130.00ms   90.00%
+    Req/Sec     2.18k   300.00     2.90k    70.00%
+  Latency Distribution
+     50%   10.35ms
+     75%   12.00ms
+     90%   15.00ms
+     99%  129.61ms
+  17396 requests in 4.00s, 19.97MB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+  Non-2xx or 3xx responses: 7
+Requests/sec:   4349.00
+Transfer/sec:      4.99MB
+`;
+
+const LAYOUT: LbLayout = {
+  host: '127.0.0.1',
+  httpPort: 40001,
+  tcpPort: 40002,
+  origins: [
+    { host: '127.0.0.1', port: 41001 },
+    { host: '127.0.0.1', port: 41002 },
+  ],
+  sinks: [{ host: '127.0.0.1', port: 42001 }],
+  workers: 2,
+};
+
+function wrk(requestsPerSec: number): WrkResult {
+  return {
+    cpu: null,
+    requestsPerSec,
+    requests: requestsPerSec * 4,
+    p50Us: 1000,
+    p99Us: 5000,
+    socketErrors: { connect: 0, read: 0, write: 0, timeout: 0 },
+    non2xx3xx: 0,
+  };
+}
+
+test('wrk durations and report are parsed, errors included', () => {
+  assert.equal(parseDuration('812.00us'), 812);
+  assert.equal(parseDuration('1.5ms'), 1500);
+  assert.equal(Math.round(parseDuration('2.01s')), 2_010_000);
+  assert.throws(() => parseDuration('fast'), /cannot parse/);
+  const r = parseWrk(WRK_OUTPUT);
+  assert.equal(r.requestsPerSec, 4349);
+  assert.equal(r.requests, 17396);
+  assert.equal(Math.round(r.p50Us), 10_350);
+  assert.equal(Math.round(r.p99Us), 129_610);
+  assert.deepEqual(r.socketErrors, { connect: 0, read: 2, write: 0, timeout: 3 });
+  assert.equal(r.non2xx3xx, 7);
+  assert.throws(() => parseWrk('unable to connect to 127.0.0.1:1 Connection refused'), /unexpected output/);
+});
+
+test('the median run is shown with every headline kept, and the ratio is judged against its target', () => {
+  const runs = [wrk(300), wrk(100), wrk(200)];
+  const m = medianOf(runs, []);
+  assert.ok(m);
+  assert.equal((m.median as WrkResult).requestsPerSec, 200);
+  assert.deepEqual(m.headlines, [300, 100, 200]);
+  assert.equal(medianOf([], ['boom']), null);
+
+  const result: ScenarioResult = {
+    scenario: 'http-keepalive',
+    cells: {
+      ballast: { ok: true, value: { median: wrk(200), headlines: [200], failures: [] } },
+      haproxy: { ok: true, value: { median: wrk(1000), headlines: [1000], failures: [] } },
+      direct: { ok: false, reason: 'not selected' },
+      'node-floor': { ok: false, reason: 'not selected' },
+    },
+  };
+  const [v] = verdicts([result]);
+  assert.ok(v);
+  assert.equal(v.ratio, 0.2);
+  assert.equal(v.pass, false);
+  const table = formatTable([result], 50, 1);
+  assert.match(table, /0\.20x/);
+  assert.match(table, />=0\.5x BELOW/);
+});
+
+test("the generated Ballast config passes the real config loader with the benchmark's layout", () => {
+  const config = buildConfig(ballastConfig('/tmp/ballast-bench-test', LAYOUT, 40003), 'bench.yaml');
+  assert.equal(config.node.workers, 2);
+  const pools = config.bootstrap.pools;
+  assert.deepEqual(
+    pools.map((p) => [p.name, p.scheduler, p.backends.map((b) => b.port)]),
+    [
+      ['web', 'round-robin', [41001, 41002]],
+      ['bulk', 'round-robin', [42001]],
+    ],
+  );
+  assert.ok(pools.every((p) => p.healthCheck === undefined), 'no health checks, as HAProxy has no `check`');
+});
+
+test('the HAProxy config mirrors it: same threads, listeners, servers and scheduler', () => {
+  const cfg = haproxyConfig(LAYOUT);
+  assert.match(cfg, /nbthread 2\n/);
+  assert.match(cfg, /bind 127\.0\.0\.1:40001\n/);
+  assert.match(cfg, /bind 127\.0\.0\.1:40002\n/);
+  assert.match(cfg, /server o1 127\.0\.0\.1:41001\n\s+server o2 127\.0\.0\.1:41002\n/);
+  assert.match(cfg, /server s1 127\.0\.0\.1:42001\n/);
+  assert.equal(cfg.match(/balance roundrobin/g)?.length, 2);
+  assert.doesNotMatch(cfg, /\bcheck\b/);
+});
