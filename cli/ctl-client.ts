@@ -39,7 +39,7 @@ export class CtlClient {
     private readonly auth: CtlAuth,
   ) {}
 
-  async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const url = new URL(path, this.base);
     let res: Response;
     try {

@@ -2,6 +2,7 @@
 // scripts; exit 0 on success, 1 when the API refuses (its message on stderr), 2 on usage errors,
 // 3 when the API cannot be reached.
 import { parseArgs } from 'node:util';
+import { certCommand, CERT_USAGE } from './ctl-cert.js';
 import type { BackendViewT, ListenerViewT, MetaT, PoolViewT } from '../web/schemas.js';
 import { CTL_CHANGES_USAGE, ChangeUsageError, runChangeCommand, type ChangeOptions } from './ctl-changes.js';
 import { CtlClient, CtlError, type CtlAuth } from './ctl-client.js';
@@ -21,7 +22,7 @@ commands:
   enable POOL NAME                        back to active
   disable POOL NAME                       no new work
   transfer-leadership [--to ID]           hand leadership and the VIP to another node
-${CTL_CHANGES_USAGE}
+${CTL_CHANGES_USAGE}${CERT_USAGE}
 defaults: --api $BALLAST_API or http://127.0.0.1:9001, --token $BALLAST_TOKEN,
           --user $BALLAST_USER, --password $BALLAST_PASSWORD
 exit codes: 0 done, 1 the API refused (message on stderr), 2 usage, 3 API unreachable
@@ -73,8 +74,21 @@ function args(positionals: string[], names: string[]): string[] {
 
 const seg = encodeURIComponent;
 
-async function run(client: CtlClient, command: string, rest: string[], opts: { weight?: string | undefined; to?: string | undefined } & ChangeOptions): Promise<{ json: unknown; text: string }> {
+interface CertOptions {
+  cert?: string | undefined;
+  key?: string | undefined;
+  replace?: boolean | undefined;
+}
+
+async function run(client: CtlClient, command: string, rest: string[], opts: { weight?: string | undefined; to?: string | undefined } & ChangeOptions & CertOptions): Promise<{ json: unknown; text: string }> {
   switch (command) {
+    case 'cert':
+      try {
+        return await certCommand(client, rest, opts);
+      } catch (err) {
+        if (err instanceof RangeError) throw new UsageError(err.message);
+        throw err;
+      }
     case 'status': {
       args(rest, []);
       const c = await client.call<ClusterBody>('GET', '/api/v1/cluster');
@@ -146,6 +160,9 @@ export async function runCtl(argv: string[], env: NodeJS.ProcessEnv = process.en
         json: { type: 'boolean', default: false },
         weight: { type: 'string' },
         to: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        replace: { type: 'boolean', default: false },
         scheduler: { type: 'string' },
         check: { type: 'string' },
         'check-path': { type: 'string' },
@@ -196,6 +213,9 @@ export async function runCtl(argv: string[], env: NodeJS.ProcessEnv = process.en
       route: values.route,
       mode: values.mode,
       limit: values.limit,
+      cert: values.cert,
+      key: values.key,
+      replace: values.replace,
     });
     process.stdout.write(values.json ? `${JSON.stringify(out.json, null, 2)}\n` : out.text);
     return 0;

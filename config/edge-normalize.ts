@@ -3,7 +3,7 @@
 import { cidrProblem } from '../lb/edge/address-set.js';
 import { JSON_RULES, URL_RULES } from '../lb/edge/request-filter.js';
 import type { AccessLogSpec, AccessRuleSpec, ListenerSpec, RateLimitSpec, RequestFilterSpec, RouteSpec } from '../lb/types.js';
-import type { AccessInput, AccessLogInput, FilterInput, RateLimitInput } from './edge-schema.js';
+import type { AccessInput, AccessLogInput, FilterInput, RateLimitInput } from './protection-schema.js';
 import { ConfigError } from './errors.js';
 import type { ListenerInput, RouteInput } from './schema.js';
 

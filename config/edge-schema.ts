@@ -1,76 +1,107 @@
-// JSON Schemas (TypeBox) of the edge settings of listeners and routes (issue 7): access rules,
-// rate limits, the request filter, access logs and the PROXY protocol.
+// JSON Schemas (TypeBox) of a listener's edge settings: TLS termination, compression, response
+// header policy, TLS to backends and SNI routes for TCP passthrough (issue 6).
 import { Type, type SchemaOptions, type Static } from '@sinclair/typebox';
+import { ADDRESS_PATTERN } from './address.js';
 
 function StringEnum<T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
   return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
 }
 
-export const Cidr = Type.String({
-  minLength: 2,
-  maxLength: 64,
-  pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$',
-  errorMessage: 'must be an address or CIDR like 10.0.0.0/8 or 2001:db8::/32',
+const HOST_PATTERN = '^(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$';
+const Host = Type.String({ pattern: HOST_PATTERN, errorMessage: 'must be a host name like example.com or *.example.com' });
+const PoolName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$',
+  errorMessage: 'must be 1-63 letters, digits, "_", "." or "-", starting with a letter or digit',
 });
-const CidrList = Type.Array(Cidr, { maxItems: 10_000 });
+const Pem = Type.String({ minLength: 1, maxLength: 256 * 1024 });
+const HeaderName = Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", errorMessage: 'must be an HTTP header name' });
 
-export const RATE_PATTERN = '^[0-9]+(\\.[0-9]+)?/(s|m|h)$';
-
-export const AccessInput = Type.Object(
-  { allow: Type.Optional(CidrList), deny: Type.Optional(CidrList) },
+/**
+ * One certificate of a TLS listener: files on the node (certFile + keyFile), inline PEM
+ * (cert + key), or a certificate of the cluster state (name). One flat object rather than a
+ * union so a mistake gets one clear message (normalize-edge.ts checks the combination).
+ */
+export const CertificateRefInput = Type.Object(
+  {
+    certFile: Type.Optional(Type.String({ minLength: 1 })),
+    keyFile: Type.Optional(Type.String({ minLength: 1 })),
+    cert: Type.Optional(Pem),
+    key: Type.Optional(Pem),
+    name: Type.Optional(PoolName),
+  },
   { additionalProperties: false },
 );
 
-export const RateLimitInput = Type.Object(
+export const TlsInput = Type.Object(
   {
-    key: StringEnum(['ip', 'header', 'route'] as const),
-    header: Type.Optional(
-      Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$", errorMessage: 'must be an HTTP header name like x-api-key' }),
+    certificates: Type.Array(CertificateRefInput, { minItems: 1, maxItems: 256 }),
+    minVersion: Type.Optional(StringEnum(['TLSv1.2', 'TLSv1.3'] as const)),
+    ciphers: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    http2: Type.Optional(Type.Boolean()),
+    redirectHttp: Type.Optional(Type.String({ pattern: ADDRESS_PATTERN, errorMessage: 'must be host:port, e.g. 0.0.0.0:80' })),
+    hsts: Type.Optional(
+      Type.Object(
+        {
+          maxAge: Type.Integer({ minimum: 0, maximum: 63_072_000 }),
+          includeSubDomains: Type.Optional(Type.Boolean()),
+          preload: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
     ),
-    rate: Type.String({ pattern: RATE_PATTERN, errorMessage: 'must be a rate like 10/s, 600/m or 1000/h' }),
-    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    scope: Type.Optional(StringEnum(['node', 'cluster'] as const)),
   },
   { additionalProperties: false },
 );
 
-export const FilterInput = Type.Object(
+export const CompressionInput = Type.Object(
   {
-    mode: Type.Optional(StringEnum(['block', 'monitor'] as const)),
-    disable: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 })),
-    json: Type.Optional(Type.Boolean()),
-    maxJsonBytes: Type.Optional(Type.Integer({ minimum: 2, maximum: 64 * 1024 * 1024 })),
+    enabled: Type.Optional(Type.Boolean()),
+    minBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_073_741_824 })),
+    types: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 256 })),
+    level: Type.Optional(Type.Integer({ minimum: 1, maximum: 9 })),
   },
   { additionalProperties: false },
 );
 
-export const AccessLogInput = Type.Object(
+export const HeadersInput = Type.Object(
   {
-    format: Type.Optional(StringEnum(['json', 'combined'] as const)),
-    path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, errorMessage: 'must be "stdout" or a file path' })),
-    sample: Type.Optional(Type.Number({ minimum: 0, maximum: 1, errorMessage: 'must be a fraction 0..1' })),
+    hideServer: Type.Optional(Type.Union([Type.Boolean(), Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]+$' })])),
+    removeResponse: Type.Optional(Type.Array(HeaderName, { maxItems: 256 })),
+    addResponse: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 8192, pattern: '^[\\x20-\\x7e\\t]*$', errorMessage: 'must be printable ASCII (no line breaks)' })),
+    ),
   },
   { additionalProperties: false },
 );
 
-/** Fields a route gets. */
-export const RouteEdgeProps = {
-  access: Type.Optional(AccessInput),
-  rateLimits: Type.Optional(Type.Array(RateLimitInput, { maxItems: 16 })),
-  filter: Type.Optional(FilterInput),
+export const BackendTlsInput = Type.Union([
+  Type.Object(
+    {
+      enabled: Type.Optional(Type.Boolean()),
+      ca: Type.Optional(Pem),
+      caFile: Type.Optional(Type.String({ minLength: 1 })),
+      servername: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+      verify: Type.Optional(Type.Boolean()),
+      http2: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Boolean(),
+]);
+
+export const SniRouteInput = Type.Object({ host: Host, pool: PoolName }, { additionalProperties: false });
+
+/** The edge fields, spread into ListenerInput. */
+export const ListenerEdgeFields = {
+  tls: Type.Optional(TlsInput),
+  compression: Type.Optional(CompressionInput),
+  headers: Type.Optional(HeadersInput),
+  backendTls: Type.Optional(BackendTlsInput),
+  sniRoutes: Type.Optional(Type.Array(SniRouteInput, { maxItems: 1000 })),
 };
 
-/** Fields a listener gets. */
-export const ListenerEdgeProps = {
-  ...RouteEdgeProps,
-  accessLog: Type.Optional(AccessLogInput),
-  acceptProxy: Type.Optional(Type.Boolean()),
-  proxyFrom: Type.Optional(CidrList),
-  sendProxy: Type.Optional(StringEnum(['v1', 'v2'] as const)),
-  maxConnsPerIp: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-};
-
-export type AccessInput = Static<typeof AccessInput>;
-export type RateLimitInput = Static<typeof RateLimitInput>;
-export type FilterInput = Static<typeof FilterInput>;
-export type AccessLogInput = Static<typeof AccessLogInput>;
+export type CertificateRefInput = Static<typeof CertificateRefInput>;
+export type TlsInput = Static<typeof TlsInput>;
+export type CompressionInput = Static<typeof CompressionInput>;
+export type HeadersInput = Static<typeof HeadersInput>;
+export type BackendTlsInput = Static<typeof BackendTlsInput>;

@@ -74,7 +74,10 @@ export function buildConfig(raw: unknown, source: string): NodeConfig {
   const listenerSpecs = listeners.map((l, i) => normalizeListener(l, `bootstrap.listeners[${i}]`));
   const poolNames = new Set(poolSpecs.map((p) => p.name));
   listenerSpecs.forEach((l, i) => {
-    const refs = l.mode === 'tcp' ? [['pool', l.pool ?? '']] : l.routes.flatMap((r, j) => (r.split === undefined ? [[`routes[${j}].pool`, r.pool]] : r.split.map((t, k) => [`routes[${j}].split[${k}].pool`, t.pool])));
+    const refs =
+      l.mode === 'tcp'
+        ? [...(l.pool === undefined ? [] : [['pool', l.pool]]), ...(l.sniRoutes ?? []).map((r, j) => [`sniRoutes[${j}].pool`, r.pool])]
+        : l.routes.flatMap((r, j) => (r.split === undefined ? [[`routes[${j}].pool`, r.pool]] : r.split.map((t, k) => [`routes[${j}].split[${k}].pool`, t.pool])));
     for (const [field, pool] of refs) {
       if (!poolNames.has(pool as string)) {
         throw new ConfigError('CONFIG_ERR_INVALID', `bootstrap.listeners[${i}].${field}`, `pool "${pool}" is not defined in bootstrap.pools`);

@@ -6,6 +6,7 @@ import { parseDuration } from './duration.js';
 import { normalizeListenerEdge } from './edge-normalize.js';
 import { ConfigError } from './errors.js';
 import { applyStickiness, normalizeRoute } from './route-traffic.js';
+import { normalizeEdge } from './normalize-edge.js';
 import type { BackendInput, HealthCheckInput, ListenerInput, PoolInput } from './schema.js';
 
 export const LISTENER_DEFAULTS = {
@@ -126,7 +127,7 @@ export function normalizePool(input: PoolInput, field: string): PoolSpec {
 export function normalizeListener(input: ListenerInput, field: string): ListenerSpec {
   const bind = parseAddress(input.bind);
   if (input.mode === 'tcp') {
-    if (!input.pool) throw invalid(`${field}.pool`, 'is required for a tcp listener');
+    if (!input.pool && !input.sniRoutes?.length) throw invalid(`${field}.pool`, 'is required for a tcp listener');
     if (input.routes?.length) throw invalid(`${field}.routes`, 'only http listeners have routes; use pool');
   } else {
     if (input.pool) throw invalid(`${field}.pool`, 'http listeners route by routes[]; remove pool');
@@ -149,6 +150,7 @@ export function normalizeListener(input: ListenerInput, field: string): Listener
     },
   };
   if (input.pool) spec.pool = input.pool;
+  normalizeEdge(input, field, spec);
   normalizeListenerEdge(input, spec, field);
   return spec;
 }

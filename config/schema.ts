@@ -3,7 +3,8 @@
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { ADDRESS_PATTERN } from './address.js';
 import { DURATION_PATTERN } from './duration.js';
-import { ListenerEdgeProps, RouteEdgeProps } from './edge-schema.js';
+import { ListenerProtectionProps, RouteProtectionProps } from './protection-schema.js';
+import { ListenerEdgeFields } from './edge-schema.js';
 
 /** A string enum as a plain JSON Schema `enum` (one clear error instead of an anyOf per literal). */
 function StringEnum<T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
@@ -136,7 +137,7 @@ export const RouteInput = Type.Object(
     split: Type.Optional(Type.Array(SplitTargetInput, { minItems: 1, maxItems: 16 })),
     pin: Type.Optional(SplitPinInput),
     cache: Type.Optional(RouteCacheInput),
-    ...RouteEdgeProps,
+    ...RouteProtectionProps,
   },
   { additionalProperties: false },
 );
@@ -162,7 +163,8 @@ export const ListenerInput = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    ...ListenerEdgeProps,
+    ...ListenerEdgeFields,
+    ...ListenerProtectionProps,
   },
   { additionalProperties: false },
 );

@@ -11,6 +11,8 @@ import { HttpListener } from './http/listener.js';
 import { createDataPlaneMetrics, type DataPlaneMetrics } from './metrics.js';
 import { PoolRuntime, type BackendSnapshot } from './pool.js';
 import { TcpListener } from './tcp/tcp-listener.js';
+import { CertificateExpiry } from './tls/certificate-expiry.js';
+import { TlsMaterial } from './tls/tls-material.js';
 import type { DataPlaneState, ListenerEngine, ListenerSpec } from './types.js';
 
 interface RunningListener {
@@ -28,8 +30,13 @@ export interface ApplyReport {
   errors: Record<string, string>;
 }
 
+/**
+ * Whether `b` can be applied to the engine running `a` in place. Turning TLS on or off, HTTP/2 or
+ * the redirect companion changes what server object listens, so those replace the listener too.
+ */
 function sameBind(a: ListenerSpec, b: ListenerSpec): boolean {
-  return a.mode === b.mode && a.bind.host === b.bind.host && a.bind.port === b.bind.port;
+  const shape = (l: ListenerSpec) => JSON.stringify(l.tls === undefined ? null : [l.tls.http2, l.tls.redirectHttp ?? null]);
+  return a.mode === b.mode && a.bind.host === b.bind.host && a.bind.port === b.bind.port && shape(a) === shape(b);
 }
 
 export class DataPlane {
@@ -41,6 +48,9 @@ export class DataPlane {
   /** Rate limits, decision metrics and access log files, shared by this worker's listeners. */
   private readonly edge: EdgeRuntime;
   private readonly caches: CacheDirectory;
+  /** The cluster's certificates and the node's ticket seed; TLS listeners watch it for swaps. */
+  private readonly material = new TlsMaterial();
+  private readonly expiry: CertificateExpiry;
   private version = -1;
 
   constructor(
@@ -48,6 +58,7 @@ export class DataPlane {
   ) {
     this.metrics = createDataPlaneMetrics(deps.registry);
     this.caches = new CacheDirectory(createCacheMetrics(deps.registry), deps.logger);
+    this.expiry = new CertificateExpiry(deps.registry, deps.logger);
     const edgeOpts = { registry: deps.registry, logger: deps.logger };
     this.edge = createEdgeRuntime(deps.edgeChannel === undefined ? edgeOpts : { ...edgeOpts, channel: deps.edgeChannel });
   }
@@ -62,6 +73,9 @@ export class DataPlane {
     if (state.version < this.version) return this.report();
     this.version = state.version;
     const now = this.deps.now ?? Date.now;
+    // Before listeners: a listener started below must find the certificates it names; running
+    // ones hear about changed certificates and swap their contexts (new handshakes only).
+    this.material.update(state.certificates, state.ticketSeed);
 
     // Pools first, so that listeners never see a route to a pool that is not there yet.
     const wantedPools = new Set(state.pools.map((p) => p.name));
@@ -107,7 +121,8 @@ export class DataPlane {
 
   private async startListener(spec: ListenerSpec, why: string): Promise<void> {
     const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger, edge: this.edge, caches: this.caches };
-    const engine: ListenerEngine = spec.mode === 'tcp' ? new TcpListener(spec, deps) : new HttpListener(spec, deps);
+    const tls = { material: this.material, expiry: this.expiry };
+    const engine: ListenerEngine = spec.mode === 'tcp' ? new TcpListener(spec, deps) : new HttpListener(spec, { ...deps, tls });
     const running: RunningListener = { spec, engine, error: null };
     this.listeners.set(spec.name, running);
     try {
@@ -161,5 +176,6 @@ export class DataPlane {
     }
     for (const e of engines) e.destroy();
     this.edge.sinks.flush();
+    this.expiry.close();
   }
 }

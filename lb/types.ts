@@ -430,3 +430,9 @@ export interface PoolPicker {
   /** The stickiness cookie name when the pool has `stickiness: cookie`. */
   stickyCookie?(): string | undefined;
 }
+
+/** Declaration merge (issue 6, gRPC): adds to BackendTlsSpec without touching its declaration above. */
+export interface BackendTlsSpec {
+  /** Offer h2 by ALPN to backends (next to http/1.1): gRPC and other h2-only services, trailers relayed. */
+  http2?: boolean;
+}

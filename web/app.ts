@@ -4,6 +4,7 @@
 import Fastify, { type FastifyRequest } from 'fastify';
 import { createApiContext } from './api-context.js';
 import { auditRoutes } from './audit-routes.js';
+import { certificateRoutes } from './certificate-routes.js';
 import { changeWatchRoutes } from './change-watch-route.js';
 import { cacheRoutes } from './cache-routes.js';
 import { Authenticator } from './authenticator.js';
@@ -85,6 +86,7 @@ export function buildApp(deps: AdminDeps) {
     ...metricsRoutes(api),
     ...changes.routes,
     ...cacheRoutes(api),
+    ...certificateRoutes(api),
   ];
   routes.push(...docsRoutes(routes));
   registerRoutes(app, routes);

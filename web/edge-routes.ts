@@ -1,7 +1,7 @@
 // /api/v1/listeners/:listener/edge: a listener's edge settings (access rules, rate limits, filter,
 // access log, PROXY protocol) read and replaced on their own, through `listener.edge`.
 import { Type } from '@sinclair/typebox';
-import { ListenerEdgeProps, RouteEdgeProps } from '../config/edge-schema.js';
+import { ListenerProtectionProps, RouteProtectionProps } from '../config/protection-schema.js';
 import { ConfigError } from '../config/errors.js';
 import type { ListenerInput } from '../config/schema.js';
 import type { EdgeSettings } from '../cluster/state/types.js';
@@ -14,10 +14,10 @@ import { defineRoute, ok, type ApiRoute } from './route-table.js';
 import { ListenerOne, ListenerParams } from './schemas.js';
 
 const EdgeRoute = Type.Object(
-  { pathPrefix: Type.String({ pattern: '^/', maxLength: 2048 }), host: Type.Optional(Type.String({ maxLength: 255 })), ...RouteEdgeProps },
+  { pathPrefix: Type.String({ pattern: '^/', maxLength: 2048 }), host: Type.Optional(Type.String({ maxLength: 255 })), ...RouteProtectionProps },
   { additionalProperties: false },
 );
-export const ListenerEdgeBody = Type.Object({ ...ListenerEdgeProps, routes: Type.Optional(Type.Array(EdgeRoute, { maxItems: 1000 })) }, { additionalProperties: false });
+export const ListenerEdgeBody = Type.Object({ ...ListenerProtectionProps, routes: Type.Optional(Type.Array(EdgeRoute, { maxItems: 1000 })) }, { additionalProperties: false });
 
 const LISTENER_EDGE_KEYS = ['access', 'rateLimits', 'filter', 'accessLog', 'acceptProxy', 'proxyFrom', 'sendProxy', 'maxConnsPerIp'] as const;
 const ROUTE_EDGE_KEYS = ['access', 'rateLimits', 'filter'] as const;

@@ -1,6 +1,6 @@
 // Edge settings of listeners and routes read back in the API's input form (rates as "10/s").
 import { formatRate } from '../config/edge-normalize.js';
-import type { AccessInput, FilterInput, RateLimitInput } from '../config/edge-schema.js';
+import type { AccessInput, FilterInput, RateLimitInput } from '../config/protection-schema.js';
 import type { ListenerInput, RouteInput } from '../config/schema.js';
 import type { AccessRuleSpec, ListenerSpec, RateLimitSpec, RequestFilterSpec, RouteSpec } from '../lb/types.js';
 
@@ -21,7 +21,7 @@ function filterView(f: RequestFilterSpec): FilterInput {
   return { mode: f.mode, disable: [...f.disabled], json: f.json, maxJsonBytes: f.maxJsonBytes };
 }
 
-export function routeEdgeView(r: Pick<RouteSpec, 'access' | 'rateLimits' | 'filter'>): RouteEdgeView {
+export function routeProtectionView(r: Pick<RouteSpec, 'access' | 'rateLimits' | 'filter'>): RouteEdgeView {
   const out: RouteEdgeView = {};
   if (r.access !== undefined) out.access = accessView(r.access);
   if (r.rateLimits !== undefined) out.rateLimits = r.rateLimits.map(limitView);
@@ -29,8 +29,8 @@ export function routeEdgeView(r: Pick<RouteSpec, 'access' | 'rateLimits' | 'filt
   return out;
 }
 
-export function listenerEdgeView(l: ListenerSpec): ListenerEdgeView {
-  const out: ListenerEdgeView = routeEdgeView(l);
+export function listenerProtectionView(l: ListenerSpec): ListenerEdgeView {
+  const out: ListenerEdgeView = routeProtectionView(l);
   if (l.accessLog !== undefined) out.accessLog = { ...l.accessLog };
   if (l.acceptProxy !== undefined) out.acceptProxy = l.acceptProxy;
   if (l.proxyFrom !== undefined) out.proxyFrom = [...l.proxyFrom];

@@ -1,5 +1,7 @@
 // /api/v1/listeners: data-plane listeners, read back with the port the workers bound.
 import { ListenerInput } from '../config/schema.js';
+import { sealInlineKeys } from '../lb/tls/inline-keys.js';
+import type { ListenerSpec } from '../lb/types.js';
 import type { ApiContext } from './api-context.js';
 import { listenerSpec } from './api-input.js';
 import { WebError } from './errors.js';
@@ -8,6 +10,11 @@ import { created, defineRoute, ok, type ApiRoute } from './route-table.js';
 import { ListenerList, ListenerOne, ListenerParams, Meta } from './schemas.js';
 
 export function listenerRoutes(api: ApiContext): ApiRoute[] {
+  /** Inline TLS keys never enter the replicated state in the clear (lb/tls/inline-keys.ts). */
+  const spec = (body: ListenerInput): ListenerSpec => {
+    const s = listenerSpec(body);
+    return api.deps.sealKey === undefined ? s : sealInlineKeys(s, api.deps.sealKey);
+  };
   const one = (name: string, version?: number) => {
     const s = api.deps.store.read();
     const spec = s.listeners.find((l) => l.name === name);
@@ -36,8 +43,8 @@ export function listenerRoutes(api: ApiContext): ApiRoute[] {
       access: 'admin',
       schema: { body: ListenerInput, response: { 201: ListenerOne } },
     }, async (ctx) => {
-      const spec = listenerSpec(ctx.body);
-      return created(one(spec.name, await api.write(ctx, { v: 2, op: 'listener.create', listener: spec })));
+      const listener = spec(ctx.body);
+      return created(one(listener.name, await api.write(ctx, { v: 2, op: 'listener.create', listener })));
     }),
     defineRoute({
       method: 'GET',
@@ -58,7 +65,7 @@ export function listenerRoutes(api: ApiContext): ApiRoute[] {
       if (ctx.body.name !== ctx.params.listener) {
         throw new WebError('WEB_ERR_INVALID', `name: must match the listener in the path ("${ctx.params.listener}"); listeners are not renamed`, { field: 'name' });
       }
-      const version = await api.write(ctx, { v: 2, op: 'listener.replace', listener: listenerSpec(ctx.body) });
+      const version = await api.write(ctx, { v: 2, op: 'listener.replace', listener: spec(ctx.body) });
       return ok(one(ctx.params.listener, version));
     }),
     defineRoute({

@@ -2,9 +2,10 @@
 // backends and listeners are the config file's own schemas (config/schema.ts); responses read
 // state back in that same input form (plus what is observed), so a GET body can be PUT back.
 import { Type, type SchemaOptions, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
-import { ListenerEdgeProps } from '../config/edge-schema.js';
+import { ListenerProtectionProps } from '../config/protection-schema.js';
 import { ADMIN_STATES, HealthCheckInput, PoolInput, RouteInput, SCHEDULERS } from '../config/schema.js';
 import { TOKEN_ID_PATTERN } from './api-token.js';
+import { ListenerEdgeView } from './listener-edge-view.js';
 
 function StringEnum<T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
   return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
@@ -97,7 +98,8 @@ export const ListenerView = Obj({
   maxHeaderBytes: Type.Integer(),
   timeouts: Obj({ connect: Type.String(), clientHeader: Type.String(), responseHeader: Type.String(), idle: Type.String() }),
   port: Nullable(Type.Integer(), 'Port the workers bound; null when not listening'),
-  ...ListenerEdgeProps,
+  ...ListenerEdgeView,
+  ...ListenerProtectionProps,
 });
 
 export const PoolList = WithMeta({ pools: Type.Array(PoolView) });

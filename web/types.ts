@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { ClusterView, StateStore } from '../cluster/node/types.js';
 import type { AccessSource, Role } from '../cluster/state/types.js';
 import type { BackendSnapshot } from '../lb/pool-types.js';
+import type { SealKey } from '../lb/tls/key-seal.js';
 
 /** The workers' runtime, as WorkerSupervisor offers it. */
 export interface WorkerViews {
@@ -44,6 +45,8 @@ export interface AdminDeps {
   /** Wall clock (epoch ms) for sessions and the audit log. */
   now?: () => number;
   loginLimits?: LoginLimits;
+  /** Seals uploaded certificate keys (from the cluster secret); absent: certificate uploads are refused. */
+  sealKey?: SealKey;
 }
 
 export type AuthVia = 'session' | 'token' | 'basic';

@@ -1,6 +1,7 @@
 // BallastNode: the daemon behind `ballast start`. Wires the state store (Raft when the config names
 // peers), the data-plane workers, the health monitor (run by the leader only), the VIP and the admin
 // app; stops in the order that loses no work.
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,9 @@ import { HttpChecker } from '../../lb/health/http-checker.js';
 import { HealthMonitor } from '../../lb/health/monitor.js';
 import { TcpChecker } from '../../lb/health/tcp-checker.js';
 import type { HealthTransition } from '../../lb/health/types.js';
+import { sealInlineKeys } from '../../lb/tls/inline-keys.js';
+import type { SealKey } from '../../lb/tls/key-seal.js';
+import { workerState } from '../../lb/tls/worker-secrets.js';
 import type { DataPlaneState } from '../../lb/types.js';
 import { WorkerSupervisor } from '../../lb/worker-supervisor.js';
 import { bootstrapAccess } from '../../web/access-bootstrap.js';
@@ -25,6 +29,7 @@ import { orphanVipSpec } from '../vip/orphan-release.js';
 import { ClusterError } from './errors.js';
 import { LocalStateStore } from './local-store.js';
 import { RaftStateStore, type PeerMessage } from './raft-store.js';
+import { sealKeyFor } from './seal-secret.js';
 import type { ClusterView, StateStore } from './types.js';
 import { VipHolder } from './vip-holder.js';
 
@@ -61,6 +66,12 @@ export class BallastNode {
   private stopping = false;
   private leading = false;
   private shareTimer: NodeJS.Timeout | undefined;
+  /** Opens (and seals, for the API) certificate keys in the replicated state. */
+  private sealKey: SealKey | null = null;
+  /** Session-ticket keys of every worker derive from this: a ticket from one resumes on another. */
+  private readonly ticketSeed = randomBytes(32);
+  /** certificate name -> the unseal error last logged, so a state change does not repeat it. */
+  private unsealErrors: Record<string, string> = {};
 
   constructor(private readonly opts: NodeOptions) {}
 
@@ -71,6 +82,7 @@ export class BallastNode {
   async start(): Promise<void> {
     const { config, logger } = this.opts;
     await mkdir(config.node.dataDir, { recursive: true });
+    this.sealKey = sealKeyFor(config.cluster.secret, config.node.dataDir);
     this.health = this.createHealthMonitor();
 
     if (config.cluster.vip) {
@@ -103,9 +115,9 @@ export class BallastNode {
     await supervisor.start();
     this.followClusterShare(supervisor);
     const listenHost = config.node.listenHost;
-    supervisor.pushState(localize(store.read(), listenHost));
+    supervisor.pushState(this.forWorkers(store.read(), listenHost));
     store.onChange((state) => {
-      supervisor.pushState(localize(state, listenHost));
+      supervisor.pushState(this.forWorkers(state, listenHost));
       if (this.leading) this.health?.update(state.pools, state.health);
     });
 
@@ -123,12 +135,23 @@ export class BallastNode {
       workers: supervisor,
       registry: this.registry,
       transferLeadership: async (to) => this.transferLeadership(to ?? undefined),
+      ...(this.sealKey === null ? {} : { sealKey: this.sealKey }),
     });
     await this.admin.listen({ host: config.node.adminListen.host, port: config.node.adminListen.port });
 
     await supervisor.waitApplied(store.read().version, 30_000);
     this.ready = true;
     logger.info({ node: config.node.id, admin: this.adminUrl(), clustered: this.clustered }, 'node ready');
+  }
+
+  /** The state as this node's workers run it: local binds, certificate keys unsealed, the ticket seed. */
+  private forWorkers(state: DataPlaneState, listenHost: string | null): DataPlaneState {
+    const report = workerState(localize(state, listenHost), this.sealKey, this.ticketSeed);
+    for (const [name, reason] of Object.entries(report.errors)) {
+      if (this.unsealErrors[name] !== reason) this.opts.logger.error({ certificate: name }, `certificate key stays sealed: ${reason}`);
+    }
+    this.unsealErrors = report.errors;
+    return report.state;
   }
 
   private async startRaft(): Promise<RaftStateStore> {
@@ -188,7 +211,9 @@ export class BallastNode {
     if (config.bootstrap.listeners.length === 0 && config.bootstrap.pools.length === 0) return;
     try {
       // Idempotent: the state machine applies a bootstrap only to an empty state.
-      const r = await store.propose({ v: 1, op: 'bootstrap', listeners: config.bootstrap.listeners, pools: config.bootstrap.pools });
+      const seal = this.sealKey;
+      const listeners = seal === null ? config.bootstrap.listeners : config.bootstrap.listeners.map((l) => sealInlineKeys(l, seal));
+      const r = await store.propose({ v: 1, op: 'bootstrap', listeners, pools: config.bootstrap.pools });
       if (!r.ok) logger.error({ field: r.error.field }, `bootstrap refused: ${r.error.message}`);
       else logger.info({ listeners: config.bootstrap.listeners.length, pools: config.bootstrap.pools.length }, 'applied bootstrap from config');
     } catch (err) {

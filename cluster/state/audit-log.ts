@@ -58,6 +58,11 @@ export function describeCommand(cmd: AuditedCommand['cmd']): { target: string; d
       return { target: cmd.token.id, detail: `"${cmd.token.name}" for ${cmd.token.user} role=${cmd.token.role}` };
     case 'token.revoke':
       return { target: cmd.id, detail: '' };
+    case 'cert.put':
+      // Never the key (sealed or not): the audit log is shown to viewers.
+      return { target: cmd.certificate.name, detail: 'certificate uploaded' };
+    case 'cert.delete':
+      return { target: cmd.name, detail: '' };
     default: {
       const never: never = cmd;
       return { target: '', detail: JSON.stringify(never) };

@@ -1,7 +1,7 @@
 // The replicated state machine: applies commands to listeners, pools, backends, health, users,
 // tokens and the audit log, and hands out the DataPlaneState workers run (never the access data). Pure and deterministic: the same commands in the same
 // order give the same state on every node; a refused command changes nothing.
-import type { BackendHealth, BackendSpec, CachePurge, DataPlaneState, HealthTable, ListenerSpec, PoolSpec } from '../../lb/types.js';
+import type { BackendHealth, BackendSpec, CachePurge, CertificateSpec, DataPlaneState, HealthTable, ListenerSpec, PoolSpec } from '../../lb/types.js';
 import { AccessBook, type AccessSnapshot } from './access-book.js';
 import { AuditLog, type AuditSnapshot } from './audit-log.js';
 import { StateError } from './errors.js';
@@ -23,10 +23,15 @@ interface SnapshotV2 extends Omit<SnapshotV1, 'v'> {
   /** Recent cache purges and the last seq given out (absent in snapshots from before purges). */
   purges?: CachePurge[];
   purgeSeq?: number;
+  /** Absent in snapshots written before certificates were state. */
+  certificates?: CertificateSpec[];
 }
 
 /** Purges kept in the state: a worker further behind than this purges everything instead. */
 export const KEPT_PURGES = 64;
+
+/** The sealed form's prefix (lb/tls/key-seal.ts): the log and snapshots never hold a plaintext key. */
+const SEALED_KEY_PREFIX = 'sealed:v1:';
 
 /** The command version each op belongs to: a node refuses an op under any other version. */
 const OP_VERSION: Record<StateCommand['op'], 1 | 2> = {
@@ -44,6 +49,8 @@ const OP_VERSION: Record<StateCommand['op'], 1 | 2> = {
   'listener.create': 2,
   'listener.replace': 2,
   'cache.purge': 2,
+  'cert.put': 2,
+  'cert.delete': 2,
   'access.init': 2,
   'user.add': 2,
   'user.update': 2,
@@ -81,6 +88,7 @@ export class StateMachine {
   private listeners = new Map<string, ListenerSpec>();
   private pools = new Map<string, PoolSpec>();
   private health: HealthTable = {};
+  private certificates = new Map<string, CertificateSpec>();
   private access = new AccessBook();
   private audit = new AuditLog();
   private purges: CachePurge[] = [];
@@ -117,6 +125,7 @@ export class StateMachine {
       pools: clone([...this.pools.values()]),
       health: clone(this.health),
       ...(this.purges.length > 0 ? { cachePurges: clone(this.purges) } : {}),
+      certificates: clone([...this.certificates.values()]),
     };
   }
 
@@ -131,6 +140,11 @@ export class StateMachine {
       tokens: () => access.listTokens(),
       audit: (query) => audit.list(query),
     };
+  }
+
+  certificate(name: string): CertificateSpec | undefined {
+    const c = this.certificates.get(name);
+    return c && clone(c);
   }
 
   pool(name: string): PoolSpec | undefined {
@@ -149,6 +163,7 @@ export class StateMachine {
       audit: this.audit.snapshot(),
       purges: this.purges,
       purgeSeq: this.purgeSeq,
+      certificates: [...this.certificates.values()],
     };
     return new TextEncoder().encode(JSON.stringify(snap));
   }
@@ -161,6 +176,7 @@ export class StateMachine {
     this.listeners = new Map(snap.listeners.map((l) => [l.name, l]));
     this.pools = new Map(snap.pools.map((p) => [p.name, p]));
     this.health = snap.health;
+    this.certificates = new Map((snap.v === 2 ? (snap.certificates ?? []) : []).map((c) => [c.name, c]));
     // A v1 snapshot predates access control: no users yet, so the node bootstraps an admin.
     this.access = new AccessBook(snap.v === 2 ? snap.access : undefined);
     this.audit = new AuditLog(snap.v === 2 ? snap.audit : undefined);
@@ -241,6 +257,15 @@ export class StateMachine {
       }
       case 'cache.purge':
         return this.recordPurge(cmd.purge);
+      case 'cert.put':
+        return this.putCertificate(cmd.certificate);
+      case 'cert.delete': {
+        if (!this.certificates.has(cmd.name)) throw new StateError('STATE_ERR_NOT_FOUND', 'certificate', `no certificate named "${cmd.name}"`);
+        const user = [...this.listeners.values()].find((l) => l.tls?.certificates.some((r) => 'name' in r && r.name === cmd.name));
+        if (user) throw new StateError('STATE_ERR_CONFLICT', 'certificate', `certificate "${cmd.name}" is used by listener "${user.name}"; change or delete that listener first`);
+        this.certificates.delete(cmd.name);
+        return;
+      }
       case 'access.init':
       case 'user.add':
       case 'user.update':
@@ -304,7 +329,11 @@ export class StateMachine {
   private deletePool(name: string): void {
     this.requirePool(name);
     for (const l of this.listeners.values()) {
-      if (l.pool === name || l.routes.some((r) => r.pool === name || r.split?.some((t) => t.pool === name) === true)) {
+      if (
+        l.pool === name ||
+        l.routes.some((r) => r.pool === name || r.split?.some((t) => t.pool === name) === true) ||
+        l.sniRoutes?.some((r) => r.pool === name) === true
+      ) {
         throw new StateError('STATE_ERR_CONFLICT', 'pool', `pool "${name}" is used by listener "${l.name}"; change or delete that listener first`);
       }
     }
@@ -312,14 +341,30 @@ export class StateMachine {
     delete this.health[name];
   }
 
+  private putCertificate(spec: CertificateSpec): void {
+    if (typeof spec.name !== 'string' || spec.name === '') throw new StateError('STATE_ERR_INVALID', 'name', 'a certificate needs a name');
+    if (typeof spec.cert !== 'string' || !spec.cert.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new StateError('STATE_ERR_INVALID', 'cert', `certificate "${spec.name}" has no PEM certificate`);
+    }
+    if (typeof spec.key !== 'string' || !spec.key.startsWith(SEALED_KEY_PREFIX)) {
+      throw new StateError('STATE_ERR_INVALID', 'key', `the key of certificate "${spec.name}" must be sealed before it enters the replicated state`);
+    }
+    this.certificates.set(spec.name, { name: spec.name, cert: spec.cert, key: spec.key });
+  }
+
   private putListener(spec: ListenerSpec): void {
     const refs: [string, string][] =
       spec.mode === 'tcp'
-        ? [['pool', spec.pool ?? '']]
+        ? [...(spec.pool === undefined && spec.sniRoutes?.length ? [] : [['pool', spec.pool ?? ''] as [string, string]]), ...(spec.sniRoutes ?? []).map((r, i): [string, string] => [`sniRoutes[${i}].pool`, r.pool])]
         : spec.routes.flatMap((r, i) => (r.split === undefined ? [[`routes[${i}].pool`, r.pool] as [string, string]] : r.split.map((t, k) => [`routes[${i}].split[${k}].pool`, t.pool] as [string, string])));
-    refs.forEach(([field, pool]) => {
+    for (const [field, pool] of refs) {
       if (!this.pools.has(pool)) {
         throw new StateError('STATE_ERR_NOT_FOUND', field, `listener "${spec.name}" refers to pool "${pool}", which does not exist; create it first`);
+      }
+    }
+    (spec.tls?.certificates ?? []).forEach((ref, i) => {
+      if ('name' in ref && !this.certificates.has(ref.name)) {
+        throw new StateError('STATE_ERR_NOT_FOUND', `tls.certificates[${i}].name`, `listener "${spec.name}" refers to certificate "${ref.name}", which does not exist; upload it first`);
       }
     });
     for (const other of this.listeners.values()) {

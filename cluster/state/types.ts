@@ -1,6 +1,6 @@
 // Commands of the replicated state machine. Versioned so that a node never misreads a command
 // written by a newer or older release; every node applies the same bytes to the same result.
-import type { BackendHealth, BackendSpec, CachePurge, ListenerSpec, PoolSpec, RouteSpec } from '../../lb/types.js';
+import type { BackendHealth, BackendSpec, CachePurge, CertificateSpec, ListenerSpec, PoolSpec, RouteSpec } from '../../lb/types.js';
 
 export interface BackendChanges {
   weight?: number;
@@ -87,7 +87,10 @@ export type ConfigCommandV2 =
   /** Only the edge settings of a listener and its routes (issue 7); everything else stays. */
   | { v: 2; op: 'listener.edge'; listener: string; edge: EdgeSettings }
   /** Purge cached responses on every node and worker; the machine numbers it (CachePurge.seq). */
-  | { v: 2; op: 'cache.purge'; purge: CachePurgeRequest };
+  | { v: 2; op: 'cache.purge'; purge: CachePurgeRequest }
+  /** Add or replace a certificate; its key must be in the sealed form (lb/tls/key-seal.ts). */
+  | { v: 2; op: 'cert.put'; certificate: CertificateSpec }
+  | { v: 2; op: 'cert.delete'; name: string };
 
 export type AccessCommand =
   /** Once per cluster: the session-signing secret and the first admin. */

@@ -227,8 +227,13 @@ export class Exchange {
         ctx.tap?.data(chunk);
         if (body !== undefined && !body.write(chunk)) controller.pause();
       },
-      onResponseEnd: () => {
+      onResponseEnd: (controller, trailers) => {
         ctx.tap?.end();
+        // An HTTP/2 client gets the backend's trailers (gRPC status); HTTP/1.1 clients never asked for them.
+        if (!isH1(res)) {
+          const relayed = trailerObject(trailers, controller);
+          if (Object.keys(relayed).length > 0) res.addTrailers(relayed);
+        }
         body?.end();
         release(status >= 500 ? 'server-error' : 'ok');
       },
@@ -321,6 +326,21 @@ export class Exchange {
     if (this.ctx.draining() && !this.res.headersSent) this.res.setHeader('Connection', 'close');
     sendLocalReply(this.res, err);
   }
+}
+
+/**
+ * The backend's trailers. Over h2, undici 7.30 hands its new-API handlers node's trailer object
+ * as "raw" trailers and parses that as a flat list, so `trailers` comes out empty: read the object.
+ */
+function trailerObject(trailers: Record<string, string | string[] | undefined>, controller: Dispatcher.DispatchController): Record<string, string | string[]> {
+  const raw = (controller as { rawTrailers?: unknown }).rawTrailers;
+  const source: Record<string, unknown> = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : trailers;
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(source)) {
+    if (name.startsWith(':')) continue;
+    if (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))) out[name] = value;
+  }
+  return out;
 }
 
 function acceptEncoding(req: ClientRequest): string | undefined {

@@ -78,6 +78,10 @@ export function upstreamRequestHeaders(raw: readonly string[], fwd: ForwardedFor
     out.push(names[i] ?? key, value);
   });
   if (upgrade) out.push('Connection', 'Upgrade');
+  // gRPC needs "TE: trailers" end to end (nginx's grpc_pass sets it too); no other TE value passes.
+  const te = keys.indexOf('te');
+  const grpc = /^application\/grpc/i.test(values[keys.indexOf('content-type')] ?? '');
+  if (grpc && te !== -1 && /(^|,)\s*trailers\s*(,|$)/i.test(values[te] ?? '')) out.push('te', 'trailers');
   xff.push(fwd.clientIp);
   out.push('X-Forwarded-For', xff.join(', '));
   out.push('X-Forwarded-Proto', fwd.proto);

@@ -211,9 +211,12 @@ export class HttpListener implements ListenerEngine {
         const reason = err instanceof TlsError ? err.message : String(err);
         throw new LbError('LB_ERR_LISTEN_FAILED', `listener "${this.name}": ${reason}`, { cause: err });
       }
-      this.tls.tickets.start();
     }
     await this.listen();
+    // After listen: inside a cluster worker node hands every worker the ticket keys of the first
+    // one to listen (tls _setServerData), and those never rotate. Ours derive from the node's seed,
+    // so every worker holds the same keys and they rotate together.
+    this.tls?.tickets.start();
     await this.tls?.redirect?.start(this.name);
   }
 

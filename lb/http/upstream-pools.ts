@@ -37,6 +37,8 @@ export interface BackendTls {
   ca: string | undefined;
   servername: string | undefined;
   verify: boolean;
+  /** Offer h2 by ALPN; undici then multiplexes requests on it and relays trailers. */
+  http2: boolean;
   /** Set when the spec cannot be used (CA file unreadable): every connect fails with it. */
   error: string | undefined;
 }
@@ -52,14 +54,14 @@ export function resolveBackendTls(spec: BackendTlsSpec | undefined): BackendTls 
       error = `backendTls.caFile ${spec.caFile} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
     }
   }
-  return { ca, servername: spec.servername, verify: spec.verify, error };
+  return { ca, servername: spec.servername, verify: spec.verify, http2: spec.http2 === true, error };
 }
 
 /** A socket to the backend, plain or TLS; `ready` is the event that means it can carry a request. */
 export function dialBackendSocket(host: string, port: number, tls: BackendTls | undefined): { socket: Socket; ready: 'connect' | 'secureConnect' } {
   if (tls === undefined) return { socket: connect({ host, port, noDelay: true }), ready: 'connect' };
   if (tls.error !== undefined) throw new Error(tls.error);
-  const options: ConnectionOptions = { host, port, rejectUnauthorized: tls.verify, ALPNProtocols: ['http/1.1'] };
+  const options: ConnectionOptions = { host, port, rejectUnauthorized: tls.verify, ALPNProtocols: tls.http2 ? ['h2', 'http/1.1'] : ['http/1.1'] };
   const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
   // SNI carries names only (RFC 6066 3); an IP backend is verified against its IP SANs instead.
   if (servername !== undefined) options.servername = servername;
@@ -137,6 +139,7 @@ export class UpstreamPools {
           ),
           keepAliveMaxTimeout: Math.max(1000, this.idleMs),
           maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
+          allowH2: this.tls?.http2 === true,
         }),
         lastUsed: 0,
       };

@@ -9,8 +9,10 @@ import type { Peer } from '../edge/peer-address.js';
 import { TcpGate } from '../edge/tcp-gate.js';
 import { LbError } from '../errors.js';
 import { encodeProxyHeader } from '../proxy-protocol/encode.js';
+import { HostTable } from '../tls/host-table.js';
 import type { HostPort, LeaseOutcome, ListenerEngine, ListenerSpec } from '../types.js';
 import { dialBackend } from './backend-dial.js';
+import { peekServerName } from './sni-peek.js';
 import { splice } from './tcp-splice.js';
 import type { SpliceEnd, TcpListenerDeps } from './types.js';
 import type { AccessRecord } from '../access-log/types.js';
@@ -49,6 +51,8 @@ export class TcpListener implements ListenerEngine {
   private readonly edge: EdgeRuntime;
   private gate: TcpGate;
   private accessLog: AccessLogger | null;
+  /** sniRoutes by server name (wildcards as HTTP routes: any depth); undefined when there are none. */
+  private sni: HostTable<string> | undefined;
 
   constructor(spec: ListenerSpec, deps: TcpListenerDeps) {
     this.name = spec.name;
@@ -58,6 +62,7 @@ export class TcpListener implements ListenerEngine {
     this.edge = deps.edge ?? createEdgeRuntime({ logger: deps.logger });
     this.gate = new TcpGate(spec, this.edge, this.log);
     this.accessLog = compileAccessLog(spec.accessLog, this.edge.sinks);
+    this.sni = sniTable(spec);
     // pauseOnConnect: nothing is read from the client until a backend is connected, so bytes it
     // sends early wait in the kernel buffer (not in our memory) and are forwarded in order.
     this.server = createServer(
@@ -105,6 +110,7 @@ export class TcpListener implements ListenerEngine {
     this.spec = { ...spec, mode: this.spec.mode, bind: this.spec.bind };
     this.gate = new TcpGate(this.spec, this.edge, this.log);
     this.accessLog = compileAccessLog(spec.accessLog, this.edge.sinks);
+    this.sni = sniTable(spec);
   }
 
   close(): Promise<void> {
@@ -182,7 +188,7 @@ export class TcpListener implements ListenerEngine {
           return;
         }
         conn.release = admission.release;
-        return this.connect(conn, spec, logged);
+        return this.route(conn, spec, logged);
       })
       .catch((err: unknown) => {
         this.log.error({ err }, 'tcp connection setup failed');
@@ -190,11 +196,20 @@ export class TcpListener implements ListenerEngine {
       });
   }
 
-  private async connect(conn: TcpConnection, spec: ListenerSpec, logged: AccessLogger | null): Promise<void> {
+  /** With sniRoutes, the ClientHello's server name picks the pool (TLS is never terminated here). */
+  private async route(conn: TcpConnection, spec: ListenerSpec, logged: AccessLogger | null): Promise<void> {
+    const sni = this.sni;
+    if (sni === undefined) return this.connect(conn, spec, spec.pool, logged);
+    const name = await peekServerName(conn.client, spec.timeouts.clientHeaderMs);
+    if (conn.client.destroyed) return;
+    return this.connect(conn, spec, sni.lookup(name), logged);
+  }
+
+  private async connect(conn: TcpConnection, spec: ListenerSpec, pool: string | undefined, logged: AccessLogger | null): Promise<void> {
     const { metrics } = this.deps;
     const listener = spec.name;
-    const poolName = spec.pool ?? '';
-    const picker = spec.pool === undefined ? undefined : this.deps.pools(spec.pool);
+    const poolName = pool ?? '';
+    const picker = pool === undefined ? undefined : this.deps.pools(pool);
     if (picker === undefined) {
       metrics.proxyErrorsTotal.inc({ listener, pool: poolName, kind: 'no_backend' });
       conn.outcome = 'no_backend';
@@ -318,6 +333,16 @@ function endSummary(end: SpliceEnd): Record<string, unknown> {
     clientError: end.clientError?.message,
     backendError: end.backendError?.message,
   };
+}
+
+function sniTable(spec: ListenerSpec): HostTable<string> | undefined {
+  const routes = spec.sniRoutes ?? [];
+  if (routes.length === 0) return undefined;
+  return new HostTable(
+    routes.map((r) => [r.host, r.pool] as const),
+    spec.pool,
+    { wildcard: 'any' },
+  );
 }
 
 /** IPv4 clients on a dual-stack socket show up as ::ffff:a.b.c.d; ip-hash must see one address. */

@@ -171,6 +171,7 @@ export class ListenerCertificates {
     if ('certFile' in ref) {
       return { label: ref.certFile, cert: readPem(ref.certFile, 'certificate'), key: readPem(ref.keyFile, 'key') };
     }
+    if (isSealed(ref.key)) throw new TlsError('TLS_ERR_SEALED', 'its inline private key is still sealed: this node could not unseal it (another cluster secret?)');
     return { label: 'inline', cert: ref.cert, key: ref.key };
   }
 }

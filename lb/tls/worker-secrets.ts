@@ -1,11 +1,12 @@
 // What a node adds to the replicated state before its workers see it: certificate keys unsealed
 // with the cluster secret, and the seed their session-ticket keys derive from (one per node start).
 import type { DataPlaneState } from '../types.js';
+import { unsealInlineKeys } from './inline-keys.js';
 import { isSealed, unsealPrivateKey, type SealKey } from './key-seal.js';
 
 export interface UnsealReport {
   state: DataPlaneState;
-  /** certificate name -> why its key stayed sealed; listeners using it report the same. */
+  /** certificate name (or "listener:<name>#<i>" for inline keys) -> why its key stayed sealed; listeners using it report the same. */
   errors: Record<string, string>;
 }
 
@@ -28,5 +29,6 @@ export function workerState(state: DataPlaneState, seal: SealKey | null, ticketS
       return c;
     }
   });
-  return { state: { ...state, certificates, ticketSeed: ticketSeed.toString('base64') }, errors };
+  const listeners = state.listeners.map((l) => unsealInlineKeys(l, seal, errors));
+  return { state: { ...state, listeners, certificates, ticketSeed: ticketSeed.toString('base64') }, errors };
 }

@@ -9,6 +9,7 @@ import { ClusterError } from '../../cluster/node/errors.js';
 import { LocalStateStore } from '../../cluster/node/local-store.js';
 import type { ClusterView } from '../../cluster/node/types.js';
 import { normalizeListener, normalizePool } from '../../config/normalize.js';
+import { deriveSealKey } from '../../lb/tls/key-seal.js';
 import { bootstrapAccess } from '../../web/access-bootstrap.js';
 import { buildApp, type AdminApp } from '../../web/app.js';
 import { hashPassword } from '../../web/password.js';
@@ -98,6 +99,7 @@ export async function webFixture(opts: FixtureOptions = {}): Promise<WebFixture>
     transferLeadership: async () => {
       throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no Raft here');
     },
+    sealKey: deriveSealKey('web-fixture-cluster-secret'),
   };
   if (opts.loginLimits) deps.loginLimits = opts.loginLimits;
   if (opts.now) deps.now = opts.now;

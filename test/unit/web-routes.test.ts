@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { LightMyRequestResponse } from 'fastify';
 import { AUDIT_LIMIT } from '../../cluster/state/audit-log.js';
+import { createTestPki } from '../support/test-pki.js';
 import { ADMIN, asAdmin, asViewer, basic, webFixture, type WebFixture } from './web-fixture.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -303,6 +304,47 @@ test('cache: DELETE purges through the replicated state (numbered), validates it
   assert.equal(missing.json<{ error: { field: string } }>().error.field, 'listener');
   const viewer = await call('DELETE', '/api/v1/cache', { headers: asViewer });
   assert.equal(viewer.statusCode, 403);
+});
+
+test('certificates: upload checked and sealed, read back with expiry and no key, replaced, refused while in use, deleted', async () => {
+  const pki = createTestPki();
+  try {
+    const a = pki.leaf('a', ['a.example.test']);
+    const b = pki.leaf('b', ['a.example.test'], { notAfter: new Date(Date.now() + 5 * 86_400_000) });
+    const bad = await call('POST', '/api/v1/certificates', { body: { name: 'site', cert: a.chain, key: b.key } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json<{ error: { field: string } }>().error.field, 'key');
+    assert.equal((await call('POST', '/api/v1/certificates', { headers: asViewer, body: { name: 'site', cert: a.chain, key: a.key } })).statusCode, 403);
+    const up = await call('POST', '/api/v1/certificates', { body: { name: 'site', cert: a.chain, key: a.key } });
+    assert.equal(up.statusCode, 201);
+    assert.equal(up.json<{ certificate: { warning: string | null } }>().certificate.warning, null);
+    assert.ok(!fx.stateFile().includes('PRIVATE KEY'), 'the persisted state holds no plaintext key');
+    const list = await call('GET', '/api/v1/certificates', { headers: asViewer });
+    assert.deepEqual(list.json<{ certificates: { name: string; names: string[] }[] }>().certificates.map((c) => [c.name, c.names]), [['site', ['a.example.test']]]);
+    assert.ok(!list.body.includes('sealed:'));
+    const put = await call('PUT', '/api/v1/certificates/{name}', { params: { name: 'site' }, body: { cert: b.chain, key: b.key } });
+    assert.equal(put.statusCode, 200);
+    assert.match(put.json<{ certificate: { warning: string } }>().certificate.warning, /^expires in [45] days$/);
+    const one = await call('GET', '/api/v1/certificates/{name}', { params: { name: 'site' } });
+    assert.equal(one.json<{ certificate: { chainLength: number } }>().certificate.chainLength, 2);
+    const l = await call('POST', '/api/v1/listeners', { body: { name: 'tls', mode: 'http', bind: '127.0.0.1:18443', routes: [{ pathPrefix: '/', pool: 'web' }], tls: { certificates: [{ name: 'site' }] } } });
+    assert.equal(l.statusCode, 201, l.body);
+    // Read back in the input form, so the body can be PUT back.
+    assert.deepEqual(l.json<{ listener: { tls: unknown } }>().listener.tls, { certificates: [{ name: 'site' }], minVersion: 'TLSv1.2', http2: true });
+    const inline = await call('POST', '/api/v1/listeners', { body: { name: 'tls2', mode: 'http', bind: '127.0.0.1:18444', routes: [{ pathPrefix: '/', pool: 'web' }], tls: { certificates: [{ cert: a.chain, key: a.key }] }, compression: {}, headers: { hideServer: 'edge' } } });
+    assert.equal(inline.statusCode, 201, inline.body);
+    assert.ok(!inline.body.includes('PRIVATE KEY'), 'an inline key is never read back');
+    assert.ok(!fx.stateFile().includes('PRIVATE KEY'), 'and it is sealed in the replicated state');
+    assert.equal(inline.json<{ listener: { headers: { hideServer: string } } }>().listener.headers.hideServer, 'edge');
+    assert.equal((await call('DELETE', '/api/v1/listeners/{listener}', { params: { listener: 'tls2' } })).statusCode, 200);
+    const inUse = await call('DELETE', '/api/v1/certificates/{name}', { params: { name: 'site' } });
+    assert.equal(inUse.statusCode, 409);
+    assert.equal((await call('DELETE', '/api/v1/listeners/{listener}', { params: { listener: 'tls' } })).statusCode, 200);
+    assert.equal((await call('DELETE', '/api/v1/certificates/{name}', { params: { name: 'site' } })).statusCode, 200);
+    assert.equal((await call('GET', '/api/v1/certificates/{name}', { params: { name: 'site' } })).statusCode, 404);
+  } finally {
+    pki.cleanup();
+  }
 });
 
 test('docs: the OpenAPI document and the docs page list every operation', async () => {

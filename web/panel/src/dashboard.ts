@@ -6,6 +6,7 @@ import { AuditSection, auditFromApi } from './audit-view.js';
 import { ClusterSection } from './cluster-view.js';
 import { h, setAttr, setText } from './dom.js';
 import { ListenersSection } from './listeners-view.js';
+import { CertificatesSection, certificateFromApi } from './certificates-view.js';
 import { type ClusterView, clusterFromApi, listFromApi, listenerFromApi, nodeStatsFromApi, poolFromApi } from './models.js';
 import { NodeStatsSection } from './node-stats-view.js';
 import { Notices, errorText } from './notice.js';
@@ -32,6 +33,7 @@ export class Dashboard {
   private readonly stats = new NodeStatsSection();
   private readonly pools: PoolsSection;
   private readonly listeners: ListenersSection;
+  private readonly certificates = new CertificatesSection();
   private readonly audit = new AuditSection();
   private readonly history = new TrafficHistory({ windowMs: 5000, points: CHART_POINTS });
   private readonly charts = {
@@ -72,7 +74,7 @@ export class Dashboard {
     });
     const session = client.session;
     const who = h('span', { class: 'freshness', id: 'user' }, session ? `${session.user} (${session.role})` : '');
-    const nav = h('nav', {}, ...[['cluster', 'Cluster'], ['traffic', 'Traffic'], ['pools', 'Pools'], ['listeners', 'Listeners'], ['audit', 'Changes']].map(([id, label]) => h('a', { href: `#${id ?? ''}` }, label ?? '')));
+    const nav = h('nav', {}, ...[['cluster', 'Cluster'], ['traffic', 'Traffic'], ['pools', 'Pools'], ['listeners', 'Listeners'], ['certificates', 'Certificates'], ['audit', 'Changes']].map(([id, label]) => h('a', { href: `#${id ?? ''}` }, label ?? '')));
     this.el = h(
       'div',
       // Viewers may look but not act: the API would refuse their writes anyway.
@@ -86,6 +88,7 @@ export class Dashboard {
         h('section', { id: 'traffic', class: 'card' }, h('header', { class: 'card-head' }, h('h2', {}, 'Traffic on this node')), h('div', { class: 'charts' }, this.charts.rps.el, this.charts.p99.el, this.charts.active.el)),
         this.pools.el,
         this.listeners.el,
+        this.certificates.el,
         this.audit.el,
       ),
       this.notices.el,
@@ -185,6 +188,13 @@ export class Dashboard {
       this.stats.unavailable(errorText(stats.reason));
     }
     if (audit.status === 'fulfilled' && audit.value !== null) this.audit.update(auditFromApi(audit.value));
+    // Expiry moves in days: fetched with the slow-moving node stats, not every second.
+    if (withStats) {
+      void this.client
+        .get<unknown>('/api/v1/certificates')
+        .then((r) => this.certificates.update(listFromApi(r, 'certificates').map(certificateFromApi)))
+        .catch(() => undefined);
+    }
     if (failures.length === 0) this.lastOk = Date.now();
     setText(this.freshness, failures.length ? `update failed: ${failures[0] ?? ''}${this.lastOk ? ` (last good ${ago(Date.now() - this.lastOk)})` : ''}` : `live · ${new Date().toLocaleTimeString()}`);
     setAttr(this.freshness, 'data-ok', failures.length ? 'false' : 'true');

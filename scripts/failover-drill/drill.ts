@@ -1,0 +1,91 @@
+// The failover drill over the Host seam: a client loop through the VIP, SIGKILL of the leader's daemon,
+// then what the client saw (its longest gap) and how long the cluster took to name a new leader.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { leaderView, type MemberNode } from '../deploy/cluster-health.js';
+import { readNodeAccess } from '../deploy/node-access.js';
+import type { DeployTarget } from '../deploy/types.js';
+import type { Host } from '../hosts/types.js';
+import { longestGap, startClientLoop } from './client-loop.js';
+
+export interface DrillOptions {
+  nodes: readonly DeployTarget[];
+  client: Host;
+  /** What the client requests: the service through the VIP, e.g. http://198.18.0.100:8080/. */
+  url: string;
+  /** Kills the daemon on the leader's host. Default: systemctl kill --signal=SIGKILL ballast. */
+  kill?: readonly string[];
+  /** Bound on the new leader showing up. Default 60 s. */
+  electionTimeoutMs?: number;
+  /** How long the client keeps going after the new leader is seen (to see it recover). Default 5 s. */
+  settleMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface DrillReport {
+  oldLeader: string;
+  newLeader: string | null;
+  /** Operator's clock, kill command sent -> a new leader answers (includes SSH round trips). */
+  electionMs: number | null;
+  vipHolder: string | null;
+  /** Client's clock: last success before its longest failure run -> first success after it. */
+  clientGapMs: number;
+  failedRequests: number;
+  requests: number;
+  /** True when the client succeeded again after the kill. */
+  recovered: boolean;
+}
+
+export async function runDrill(options: DrillOptions): Promise<DrillReport> {
+  const log = options.log ?? (() => undefined);
+  const nodes: MemberNode[] = [];
+  for (const target of options.nodes) nodes.push({ target, access: await readNodeAccess(target) });
+  const before = await leaderView(nodes);
+  if (before?.leader == null) throw new Error('drill: no leader before the drill');
+  const oldLeader = before.leader;
+  const victim = nodes.find((n) => n.access.id === oldLeader)!;
+
+  const loop = startClientLoop(options.client, options.url);
+  // Warm: the client must see the service up before anything is killed.
+  const warmDeadline = Date.now() + 30_000;
+  while (loop.samples.filter((s) => s.ok).length < 5) {
+    if (Date.now() > warmDeadline) {
+      await loop.stop();
+      throw new Error(`drill: the client never reached ${options.url} (${loop.samples.at(-1)?.error ?? 'no answer'})`);
+    }
+    await sleep(200);
+  }
+  log(`client up; killing ${oldLeader}'s daemon`);
+  const [cmd, ...args] = options.kill ?? ['systemctl', 'kill', '--signal=SIGKILL', 'ballast'];
+  const tKill = Date.now();
+  await victim.target.host.exec(cmd!, args);
+  let newLeader: string | null = null;
+  let electionMs: number | null = null;
+  let vipHolder: string | null = null;
+  const deadline = tKill + (options.electionTimeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    const v = await leaderView(nodes.filter((n) => n !== victim));
+    if (v?.leader != null && v.leader !== oldLeader) {
+      newLeader = v.leader;
+      electionMs = Date.now() - tKill;
+      vipHolder = v.vip.holder;
+      break;
+    }
+    await sleep(250);
+  }
+  log(newLeader ? `${newLeader} leads after ${electionMs} ms` : 'no new leader');
+  await sleep(options.settleMs ?? 5000);
+  const samples = await loop.stop();
+  const firstAfterKill = samples.findIndex((s) => !s.ok);
+  const recovered = firstAfterKill >= 0 ? samples.slice(firstAfterKill).some((s) => s.ok) : samples.length > 0;
+  const gap = longestGap(samples);
+  return {
+    oldLeader,
+    newLeader,
+    electionMs,
+    vipHolder,
+    clientGapMs: gap.gapMs,
+    failedRequests: samples.filter((s) => !s.ok).length,
+    requests: samples.length,
+    recovered,
+  };
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `npm run image`: builds the Ballast appliance image end to end, offline but for Debian's mirror:
+# app tarball (app.sh) -> base disk (base.sh, cached) -> packer qemu build -> packer/output/image/ballast.qcow2
+#
+# Env: IMAGE_ACCEL       qemu accelerator for packer: tcg (default) or kvm
+#      IMAGE_REBUILD_BASE 1 = debootstrap again even if packer/output/base/base.qcow2 exists
+#      IMAGE_VAGRANT_BOX  1 = also build the libvirt Vagrant box (packer/output/image-vagrant/ballast-libvirt.box),
+#                        only = build just the box (one VM instead of two)
+#      APP_REF           build Ballast from this git commit (e.g. HEAD) instead of the work tree
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=$root/packer/output
+accel=${IMAGE_ACCEL:-tcg}
+log() { printf 'image: %s\n' "$*" >&2; }
+t0=$(date +%s)
+since() { echo $(($(date +%s) - $1)); }
+
+bash "$root/scripts/image/install-deps.sh"
+mkdir -p "$out"
+
+step=$(date +%s)
+bash "$root/scripts/image/app.sh" "$out/app/ballast-app.tar.gz"
+app_s=$(since "$step")
+
+step=$(date +%s)
+if [ "${IMAGE_REBUILD_BASE:-0}" = 1 ] || [ ! -f "$out/base/base.qcow2" ]; then
+  bash "$root/scripts/image/base.sh" "$out/base/base.qcow2"
+else
+  log "reusing $out/base/base.qcow2 (IMAGE_REBUILD_BASE=1 makes it again)"
+fi
+base_s=$(since "$step")
+
+# The build's throwaway key: packer logs in as root with it; cleanup.sh removes it from the image.
+build=$out/build
+rm -rf "$build"
+mkdir -p "$build"
+ssh-keygen -q -t ed25519 -N '' -C ballast-image-build -f "$build/key"
+cat >"$build/user-data" <<EOF
+#cloud-config
+disable_root: false
+ssh_pwauth: false
+ssh_authorized_keys:
+  - $(cat "$build/key.pub")
+EOF
+printf 'instance-id: ballast-image-build-%s\nlocal-hostname: ballast-build\n' "$t0" >"$build/meta-data"
+
+only=qemu.ballast
+case "${IMAGE_VAGRANT_BOX:-0}" in
+  1) only=qemu.ballast,qemu.vagrant ;;
+  only) only=qemu.vagrant ;;
+esac
+
+step=$(date +%s)
+log "packer build -only=$only (accelerator $accel)"
+export PACKER_CACHE_DIR=$out/packer-cache
+export CHECKPOINT_DISABLE=1
+(
+  cd "$root"
+  packer build -force -color=false -parallel-builds=1 -only="$only" \
+    -var "accelerator=$accel" \
+    -var "base_image=$out/base/base.qcow2" \
+    -var "app_tarball=$out/app/ballast-app.tar.gz" \
+    -var "node_binary=$(readlink -f "$(command -v node)")" \
+    -var "seed_dir=$build" \
+    -var "ssh_private_key_file=$build/key" \
+    -var "output_dir=$out/image" \
+    packer/ballast.pkr.hcl
+) >"$out/packer.log" 2>&1 || { tail -n 40 "$out/packer.log" >&2; log "packer failed: $out/packer.log"; exit 1; }
+packer_s=$(since "$step")
+rm -rf "$build"
+
+if [ "$only" = qemu.vagrant ]; then
+  box=$out/image-vagrant/ballast-libvirt.box
+  [ -f "$box" ] || { log "packer produced no $box"; exit 1; }
+  log "wrote $box: $(($(stat -c %s "$box") / 1048576)) MiB in $(since "$t0") s (app ${app_s} s, base ${base_s} s, packer ${packer_s} s)"
+  exit 0
+fi
+image=$out/image/ballast.qcow2
+[ -f "$image" ] || { log "packer produced no $image"; exit 1; }
+size_bytes=$(stat -c %s "$image")
+virtual=$(qemu-img info --output=json "$image" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)["virtual-size"]))')
+cat >"$out/image/build.json" <<EOF
+{"image":"$image","bytes":$size_bytes,"virtualBytes":$virtual,"seconds":{"app":$app_s,"base":$base_s,"packer":$packer_s,"total":$(since "$t0")},"accelerator":"$accel","app":"$(tar -xzOf "$out/app/ballast-app.tar.gz" ./VERSION | tr -d '\n')"}
+EOF
+log "wrote $image: $((size_bytes / 1048576)) MiB ($((virtual / 1048576)) MiB virtual) in $(since "$t0") s (app ${app_s} s, base ${base_s} s, packer ${packer_s} s)"
+if [ "${IMAGE_VAGRANT_BOX:-0}" = 1 ]; then log "box: $out/image-vagrant/ballast-libvirt.box ($(($(stat -c %s "$out/image-vagrant/ballast-libvirt.box") / 1048576)) MiB)"; fi

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs Vagrant's libvirt provider inside a network namespace of its own: libvirtd, its bridges, dnsmasq
+# and NAT rules live there, never in the machine's root namespace (and there is no route out of it).
+#
+# Usage: scripts/image/vagrant-lab.sh start           netns + virtlogd + libvirtd, box added from packer/output
+#        scripts/image/vagrant-lab.sh vagrant ARGS... e.g. vagrant up n1 --provider=libvirt
+#        scripts/image/vagrant-lab.sh stop            destroys the machines, stops the daemons, removes the netns
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+ns=ballast-vagrant
+state=$root/packer/output/vagrant-lab
+box=$root/packer/output/image-vagrant/ballast-libvirt.box
+export VAGRANT_HOME=$state/home
+export BALLAST_LIBVIRT_DRIVER=${BALLAST_LIBVIRT_DRIVER:-qemu}
+log() { printf 'vagrant-lab: %s\n' "$*" >&2; }
+
+in_ns() { ip netns exec "$ns" "$@"; }
+
+case "${1:-}" in
+  start)
+    bash "$root/scripts/image/install-deps.sh" vagrant vagrant-libvirt
+    mkdir -p "$state"
+    ip netns list | grep -qw "$ns" || ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    for d in virtlogd libvirtd; do
+      if [ -f "$state/$d.pid" ] && kill -0 "$(cat "$state/$d.pid")" 2>/dev/null; then continue; fi
+      in_ns "$d" -d -p "$state/$d.pid"
+    done
+    for _ in $(seq 1 30); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 1; done
+    [ -S /run/libvirt/libvirt-sock ] || { log "libvirtd did not open its socket"; exit 1; }
+    # Always the box as built last (vagrant-libvirt uploads it into the pool under a new name per add).
+    [ -f "$box" ] || { log "no box at $box: IMAGE_VAGRANT_BOX=only npm run image"; exit 1; }
+    vagrant box add --force --name ballast "$box"
+    log "ready: scripts/image/vagrant-lab.sh vagrant up n1 --provider=libvirt"
+    ;;
+  vagrant)
+    shift
+    cd "$root"
+    in_ns vagrant "$@"
+    ;;
+  stop)
+    (cd "$root" && in_ns vagrant destroy -f) || true
+    # The uploaded copies of the box in libvirt's pool.
+    for vol in $(in_ns virsh -c qemu:///system vol-list default 2>/dev/null | awk '/ballast_vagrant_box/ {print $1}'); do
+      in_ns virsh -c qemu:///system vol-delete --pool default "$vol" >/dev/null || true
+    done
+    for d in libvirtd virtlogd; do
+      if [ -f "$state/$d.pid" ]; then kill "$(cat "$state/$d.pid")" 2>/dev/null || true; rm -f "$state/$d.pid"; fi
+    done
+    ip netns del "$ns" 2>/dev/null || true
+    ;;
+  *)
+    sed -n '2,9p' "$0" >&2
+    exit 2
+    ;;
+esac
