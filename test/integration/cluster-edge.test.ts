@@ -77,7 +77,8 @@ test('a purge through one node clears another node; a sticky cookie survives a l
 
   // Cache: each node holds /assets/x after its first request.
   for (const m of members) {
-    await get(httpPort, '/assets/x', { host: m.host });
+    // Ready can come before the bootstrap commit reached this node's workers: wait until it serves.
+    await eventually(`${m.id} serves the listener`, 20_000, async () => ((await get(httpPort, '/assets/x', { host: m.host })).status === 200 ? true : undefined));
     assert.equal((await get(httpPort, '/assets/x', { host: m.host })).headers['x-cache'], 'HIT', `${m.id} caches`);
   }
   assert.equal(assets.count('/assets/x'), 3);

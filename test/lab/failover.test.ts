@@ -115,7 +115,15 @@ test('partitioned leader: it releases the VIP within its lease, the majority ele
   assert.ok(c.running(old), `${old} still runs`);
   const { stdout: link } = await execIn(oldNs, 'ip', ['-o', 'link', 'show', 'eth0']);
   assert.match(link, /NO-CARRIER/, `${old} sees its cable pulled`);
-  const view = await c.readyz(old);
+  // The VIP went with the lease; check-quorum deposes it at its next election-timeout boundary,
+  // which may come after the majority has already elected (up to two election timeouts after the cut).
+  const view = await pollUntil(
+    async () => {
+      const v = await c.readyz(old);
+      return v !== null && v.node.role !== 'leader' ? v : null;
+    },
+    { timeoutMs: 5000, intervalMs: 100, what: `${old} to step down` },
+  ).catch(() => c.readyz(old));
   assert.ok(view !== null && view.node.role !== 'leader' && !view.node.vipHeld, `${old} stepped down: ${JSON.stringify(view?.node)}`);
 
   const releaseMs = released.atMs - cutAt;
