@@ -101,6 +101,10 @@ test('partitioned leader: it releases the VIP within its lease, the majority ele
 
   const cutAt = Date.now();
   await c.partition(old);
+  // If an assertion below fails, plug the cable back in so the cases after this one still have
+  // three nodes (the heal case then fails on its own, saying the partition case did not finish).
+  let finished = false;
+  try {
   const released = await pollUntil(async () => watch.events.find((e) => e.ns === oldNs && !e.held && e.atMs >= cutAt) ?? null, {
     timeoutMs: 10_000,
     intervalMs: 50,
@@ -137,6 +141,13 @@ test('partitioned leader: it releases the VIP within its lease, the majority ele
   assert.ok(raised !== undefined && raised.atMs >= released.atMs, 'the new leader raised the VIP only after the old one dropped it');
   assert.equal(watch.overlapMs(), 0, `no two namespaces held the VIP at once: ${describe(watch.events, cutAt)}`);
   partitioned = { old, next, watch, t0: cutAt };
+  finished = true;
+  } finally {
+    if (!finished) {
+      await c.heal(old).catch(() => undefined);
+      await watch.stop().catch(() => undefined);
+    }
+  }
 });
 
 test('heal: the old leader rejoins as a follower and never raises the VIP again (no flap, no second GARP)', { skip, timeout: 120_000 }, async () => {
