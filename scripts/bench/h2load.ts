@@ -5,6 +5,11 @@ import type { Endpoint, WrkResult } from './types.js';
 
 /** h2load -m: concurrent streams on each connection, so h2's multiplexing is what gets measured. */
 export const H2_STREAMS_PER_CONNECTION = 10;
+/**
+ * h2load -c, fixed rather than --connections: at 50 x 10 streams h2load against Ballast did not
+ * finish after -D (streams left unanswered; seen 2026-11-23, see docs/BENCH.md), at 10 x 10 it does.
+ */
+export const H2_CONNECTIONS = 10;
 
 export interface H2loadOptions {
   seconds: number;
@@ -46,7 +51,15 @@ export async function runH2load(children: ChildProcesses, target: Endpoint, opts
   let out = '';
   t.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   t.child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  // h2load waits for every stream of a stuck connection past -D; a bound turns that into a failure.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void children.stop(t, 2000);
+  }, (opts.seconds + 15) * 1000);
   const code = await t.exited;
+  clearTimeout(timer);
+  if (timedOut) throw new Error(`h2load did not finish within ${opts.seconds + 15} s: ${out.trim().slice(-300)}`);
   if (code !== 0) throw new Error(`h2load exited ${String(code)}: ${out.trim().slice(-400)}`);
   if (/No protocol negotiated/i.test(out)) throw new Error(`h2load: the server did not negotiate h2 (ALPN)`);
   return parseH2load(out);

@@ -1,6 +1,6 @@
 // The benchmark's table: one row per scenario metric, Ballast / HAProxy / direct, the
 // Ballast/HAProxy ratio and the issue's targets as PASS/BELOW (a report, not an assertion).
-import { H2_STREAMS_PER_CONNECTION } from './h2load.js';
+import { H2_CONNECTIONS, H2_STREAMS_PER_CONNECTION } from './h2load.js';
 import type { Cell, Measured, Measurement, ScenarioName, ScenarioResult, TargetName, WrkResult } from './types.js';
 
 export const TARGETS: Partial<Record<ScenarioName, number>> = { 'http-keepalive': 0.5, 'tcp-bulk': 0.8 };
@@ -35,7 +35,7 @@ export function scenarioTitle(s: ScenarioName, connections: number, streams: num
     case 'https-keepalive':
       return `HTTPS keep-alive, c=${connections}`;
     case 'h2':
-      return `h2 (h2load), c=${connections} m=${H2_STREAMS_PER_CONNECTION}`;
+      return `h2 (h2load), c=${H2_CONNECTIONS} m=${H2_STREAMS_PER_CONNECTION}`;
     default: {
       const never: never = s;
       throw new Error(`unknown scenario ${String(never)}`);

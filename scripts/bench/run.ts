@@ -11,7 +11,7 @@ import { buildBallast } from './ballast-build.js';
 import { ChildProcesses, tsEntry, type Tracked } from './children.js';
 import { startHaproxy, type LbLayout } from './haproxy.js';
 import { groupCpuMs } from './group-cpu.js';
-import { H2_STREAMS_PER_CONNECTION, runH2load } from './h2load.js';
+import { H2_CONNECTIONS, H2_STREAMS_PER_CONNECTION, runH2load } from './h2load.js';
 import { freePort } from './local-port.js';
 import { startNodeFloor } from './node-floor-target.js';
 import { describeMachine, formatMachine } from './machine.js';
@@ -221,7 +221,7 @@ async function measure(
     case 'h2': {
       const https = path.https;
       if (!https) throw new Error('no https listener');
-      const base = { connections: s.connections, threads: s.threads, streams: H2_STREAMS_PER_CONNECTION };
+      const base = { connections: H2_CONNECTIONS, threads: s.threads, streams: H2_STREAMS_PER_CONNECTION };
       if (warm) await runH2load(children, https, { ...base, seconds: s.warmupSeconds });
       return run(() => runH2load(children, https, { ...base, seconds: s.seconds }));
     }
