@@ -24,6 +24,11 @@ export async function runStart(configPath: string): Promise<number> {
     stopping ??= node.stop();
     return stopping;
   };
+  // logrotate's postrotate: SIGHUP reopens access log files (and must not kill the daemon).
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reopening access logs');
+    node.reopenLogs();
+  });
   const finished = new Promise<number>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       process.once(sig, () => {

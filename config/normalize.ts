@@ -3,6 +3,7 @@
 import type { BackendSpec, HealthCheckSpec, ListenerSpec, PoolSpec, StatusRange } from '../lb/types.js';
 import { parseAddress } from './address.js';
 import { parseDuration } from './duration.js';
+import { normalizeListenerEdge } from './edge-normalize.js';
 import { ConfigError } from './errors.js';
 import { applyStickiness, normalizeRoute } from './route-traffic.js';
 import { normalizeEdge } from './normalize-edge.js';
@@ -150,6 +151,7 @@ export function normalizeListener(input: ListenerInput, field: string): Listener
   };
   if (input.pool) spec.pool = input.pool;
   normalizeEdge(input, field, spec);
+  normalizeListenerEdge(input, spec, field);
   return spec;
 }
 

@@ -3,6 +3,7 @@
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { ADDRESS_PATTERN } from './address.js';
 import { DURATION_PATTERN } from './duration.js';
+import { ListenerProtectionProps, RouteProtectionProps } from './protection-schema.js';
 import { ListenerEdgeFields } from './edge-schema.js';
 
 /** A string enum as a plain JSON Schema `enum` (one clear error instead of an anyOf per literal). */
@@ -136,6 +137,7 @@ export const RouteInput = Type.Object(
     split: Type.Optional(Type.Array(SplitTargetInput, { minItems: 1, maxItems: 16 })),
     pin: Type.Optional(SplitPinInput),
     cache: Type.Optional(RouteCacheInput),
+    ...RouteProtectionProps,
   },
   { additionalProperties: false },
 );
@@ -162,6 +164,7 @@ export const ListenerInput = Type.Object(
       ),
     ),
     ...ListenerEdgeFields,
+    ...ListenerProtectionProps,
   },
   { additionalProperties: false },
 );

@@ -3,6 +3,8 @@
 // only a change of mode or bind address replaces a listener (the old one drains).
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { createEdgeRuntime, type EdgeRuntime } from './edge/edge-runtime.js';
+import type { EdgeChannel } from './edge/types.js';
 import { CacheDirectory } from './cache/directory.js';
 import { createCacheMetrics } from './cache/metrics.js';
 import { HttpListener } from './http/listener.js';
@@ -43,6 +45,8 @@ export class DataPlane {
   /** Replaced listeners still finishing their established connections. */
   private readonly retiring = new Set<ListenerEngine>();
   private readonly metrics: DataPlaneMetrics;
+  /** Rate limits, decision metrics and access log files, shared by this worker's listeners. */
+  private readonly edge: EdgeRuntime;
   private readonly caches: CacheDirectory;
   /** The cluster's certificates and the node's ticket seed; TLS listeners watch it for swaps. */
   private readonly material = new TlsMaterial();
@@ -50,11 +54,18 @@ export class DataPlane {
   private version = -1;
 
   constructor(
-    private readonly deps: { logger: Logger; registry: Registry; now?: () => number },
+    private readonly deps: { logger: Logger; registry: Registry; now?: () => number; edgeChannel?: EdgeChannel },
   ) {
     this.metrics = createDataPlaneMetrics(deps.registry);
     this.caches = new CacheDirectory(createCacheMetrics(deps.registry), deps.logger);
     this.expiry = new CertificateExpiry(deps.registry, deps.logger);
+    const edgeOpts = { registry: deps.registry, logger: deps.logger };
+    this.edge = createEdgeRuntime(deps.edgeChannel === undefined ? edgeOpts : { ...edgeOpts, channel: deps.edgeChannel });
+  }
+
+  /** SIGHUP: access log files are reopened (after logrotate moved them). */
+  reopenLogs(): void {
+    this.edge.sinks.reopen();
   }
 
   async apply(state: DataPlaneState): Promise<ApplyReport> {
@@ -96,6 +107,7 @@ export class DataPlane {
       starts.push(this.startListener(spec, running ? 'replaced' : 'new'));
     }
     await Promise.all(starts);
+    this.edge.sinks.keepOnly(new Set(state.listeners.flatMap((l) => (l.accessLog === undefined ? [] : [l.accessLog.path]))));
     this.caches.apply(state);
 
     // Pools go last so that retiring listeners that still reference them keep working.
@@ -108,7 +120,7 @@ export class DataPlane {
   }
 
   private async startListener(spec: ListenerSpec, why: string): Promise<void> {
-    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger, caches: this.caches };
+    const deps = { pools: (name: string) => this.pools.get(name), metrics: this.metrics, logger: this.deps.logger, edge: this.edge, caches: this.caches };
     const tls = { material: this.material, expiry: this.expiry };
     const engine: ListenerEngine = spec.mode === 'tcp' ? new TcpListener(spec, deps) : new HttpListener(spec, { ...deps, tls });
     const running: RunningListener = { spec, engine, error: null };
@@ -163,6 +175,7 @@ export class DataPlane {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const e of engines) e.destroy();
+    this.edge.sinks.flush();
     this.expiry.close();
   }
 }

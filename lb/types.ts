@@ -266,6 +266,95 @@ export interface CertificateSpec {
   key: string;
 }
 
+// ---- Edge protection: rate limits, access rules, request filter, access logs, PROXY protocol (issue 7) ----
+
+/** CIDR access rule of a listener or route: a deny match refuses; a non-empty allow list refuses whatever it does not match. */
+export interface AccessRuleSpec {
+  /** "10.0.0.0/8", "2001:db8::/32", or a single address. */
+  allow: string[];
+  deny: string[];
+}
+
+/** What a rate limit counts by: the client address, one request header's value, or the matched route. */
+export type RateLimitKey = 'ip' | 'header' | 'route';
+
+export interface RateLimitSpec {
+  key: RateLimitKey;
+  /** key "header": the header whose value is the bucket (an API key); requests without it are keyed by client address. */
+  header?: string;
+  /** Tokens added per second. */
+  ratePerSec: number;
+  /** Bucket size: how many requests may come at once after a quiet spell. */
+  burst: number;
+  /** node: the limit holds per node (shared by its workers); cluster: each node enforces rate/N of N live nodes. */
+  scope: 'node' | 'cluster';
+}
+
+export interface RequestFilterSpec {
+  /** block: refuse matching requests (403, 400, 413 or 415); monitor: log them and let them through. */
+  mode: 'block' | 'monitor';
+  /** Rule ids switched off (lb/edge/request-filter.ts lists them). */
+  disabled: string[];
+  /** Check request bodies as JSON (size, Content-Type, syntax). */
+  json: boolean;
+  /** Largest JSON body accepted, bytes. */
+  maxJsonBytes: number;
+}
+
+export interface AccessLogSpec {
+  format: 'json' | 'combined';
+  /** "stdout", or a file path on the node (reopened on SIGHUP). */
+  path: string;
+  /** 0..1: fraction of requests/connections logged. */
+  sample: number;
+}
+
+// Declaration merging: the edge settings are optional fields of RouteSpec and ListenerSpec.
+
+/** Per-route edge settings (http listeners): a route's filter replaces the listener's; limits and rules add up. */
+export interface RouteSpec {
+  access?: AccessRuleSpec;
+  rateLimits?: RateLimitSpec[];
+  filter?: RequestFilterSpec;
+}
+
+export interface ListenerSpec {
+  /** Checked on every connection (tcp: closed at accept) or request (http: 403). */
+  access?: AccessRuleSpec;
+  /** http: per request; tcp: new connections per second. */
+  rateLimits?: RateLimitSpec[];
+  /** http: the default filter of routes that set none. */
+  filter?: RequestFilterSpec;
+  accessLog?: AccessLogSpec;
+  /** Expect a PROXY protocol v1/v2 header on every connection; a connection without one is closed. */
+  acceptProxy?: boolean;
+  /** With acceptProxy: the peers allowed to send it (CIDRs); absent = any peer. */
+  proxyFrom?: string[];
+  /** tcp mode: send a PROXY protocol header to the backend naming the client. */
+  sendProxy?: 'v1' | 'v2';
+  /** Open connections per client address on this node; 0 = unlimited. */
+  maxConnsPerIp?: number;
+}
+
+/** Worker -> node requests for node-wide edge state (answered by the node's EdgeAuthority). */
+export type EdgeRequest =
+  /** Take up to `want` tokens from a bucket; rate and burst travel along so the node needs no spec. */
+  | { type: 'edge.take'; key: string; ratePerSec: number; burst: number; scope: 'node' | 'cluster'; want: number }
+  /** Open one connection slot for a client address (maxConnsPerIp). */
+  | { type: 'edge.conn-open'; key: string; limit: number };
+
+export interface EdgeTakeReply {
+  granted: number;
+  /** When granted is 0: ms until one token is back. */
+  retryAfterMs: number;
+}
+
+/** Worker -> node one-way messages for edge state. */
+export type EdgeWorkerMessage = { type: 'edge.conn-close'; key: string };
+
+/** Node -> worker one-way edge messages. */
+export type EdgeNodeMessage = { type: 'edge.reopen-logs' };
+
 // ---- Response caching, sticky sessions and canary splits (issue 7, edge2) ----
 // Optional members merged into the declarations above (TypeScript declaration merging), so the
 // existing shapes stay as they are and states without these fields mean "off".

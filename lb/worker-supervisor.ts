@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { Server, type Connection } from 'net-ipc';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import { EdgeAuthority } from './edge/edge-authority.js';
 import { LISTENER_IN_FLIGHT } from './metrics.js';
 import type { BackendSnapshot } from './pool.js';
-import type { DataPlaneState, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
+import type { DataPlaneState, EdgeNodeMessage, EdgeRequest, EdgeWorkerMessage, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
 
 export interface SupervisorOptions {
   count: number;
@@ -45,6 +46,9 @@ export class WorkerSupervisor extends EventEmitter {
   private readonly server: Server;
   private state: DataPlaneState | null = null;
   private stopping = false;
+  /** Node-wide edge state the workers share: rate limit buckets, per-address connection counts. */
+  readonly edge = new EdgeAuthority();
+  private edgeSweep: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
@@ -65,10 +69,23 @@ export class WorkerSupervisor extends EventEmitter {
       if (this.state) this.sendTo(slot, { type: 'state', state: this.state });
     });
     this.server.on('disconnect', (conn: Connection) => {
-      for (const s of this.slots) if (s.conn === conn) s.conn = null;
+      for (const s of this.slots) {
+        if (s.conn !== conn) continue;
+        s.conn = null;
+        this.edge.forget(s.id);
+      }
     });
-    this.server.on('message', (msg: WorkerToNode, conn: Connection) => {
+    this.server.on('request', (req: EdgeRequest, respond: (data: unknown) => Promise<void>, conn: Connection) => {
       const slot = this.slots.find((s) => s.conn === conn);
+      if (!slot || (req.type !== 'edge.take' && req.type !== 'edge.conn-open')) return;
+      respond(this.edge.handle(req, slot.id)).catch((err: unknown) => this.opts.logger.debug({ err }, 'edge answer to worker failed'));
+    });
+    this.server.on('message', (msg: WorkerToNode | EdgeWorkerMessage, conn: Connection) => {
+      const slot = this.slots.find((s) => s.conn === conn);
+      if (slot && msg.type === 'edge.conn-close') {
+        this.edge.close(msg.key, slot.id);
+        return;
+      }
       if (!slot || msg.type !== 'applied') return;
       slot.appliedVersion = msg.version;
       slot.listening = msg.listening;
@@ -77,6 +94,8 @@ export class WorkerSupervisor extends EventEmitter {
     });
     this.server.on('error', (err: unknown) => this.opts.logger.warn({ err }, 'worker channel error'));
     await this.server.start();
+    this.edgeSweep = setInterval(() => this.edge.sweep(), 10_000);
+    this.edgeSweep.unref();
 
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ ...workerEntry(), silent: false });
@@ -90,6 +109,7 @@ export class WorkerSupervisor extends EventEmitter {
     worker.on('exit', (code, signal) => {
       slot.worker = null;
       slot.conn = null;
+      this.edge.forget(slot.id);
       if (this.stopping) return;
       const now = Date.now();
       slot.crashes = [...slot.crashes.filter((t) => now - t < RESTART_WINDOW_MS), now];
@@ -100,6 +120,12 @@ export class WorkerSupervisor extends EventEmitter {
         if (!this.stopping) this.fork(slot);
       }, delay).unref();
     });
+  }
+
+  /** SIGHUP: every worker reopens its access log files. */
+  reopenLogs(): void {
+    const msg: EdgeNodeMessage = { type: 'edge.reopen-logs' };
+    for (const slot of this.slots) slot.conn?.send(msg).catch((err: unknown) => this.opts.logger.warn({ err, worker: slot.id }, 'reopen-logs to worker failed'));
   }
 
   private sendTo(slot: Slot, msg: NodeToWorker): void {
@@ -197,6 +223,7 @@ export class WorkerSupervisor extends EventEmitter {
   /** Ask every worker to drain within drainMs, then make sure they are gone. */
   async stop(drainMs: number): Promise<void> {
     this.stopping = true;
+    clearInterval(this.edgeSweep);
     const exits = this.slots.flatMap((s) =>
       s.worker ? [new Promise<void>((resolve) => s.worker?.once('exit', () => resolve()))] : [],
     );

@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ORPHAN_VIP_ENV, armOrphanVipRelease } from '../cluster/vip/orphan-release.js';
 import { DataPlane } from './data-plane.js';
-import type { NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
+import { IpcEdgeChannel } from './edge/ipc-edge-channel.js';
+import type { EdgeNodeMessage, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
 
 const ipcPath = process.env['BALLAST_IPC_PATH'];
 const workerId = process.env['BALLAST_WORKER_ID'] ?? String(process.pid);
@@ -21,8 +22,11 @@ const orphanGuard = armOrphanVipRelease(process.env[ORPHAN_VIP_ENV], (msg) =>
   process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, worker: workerId, msg })}\n`),
 );
 const registry = new Registry();
-const plane = new DataPlane({ logger, registry });
 const client = new Client({ path: ipcPath, reconnect: false });
+const plane = new DataPlane({ logger, registry, edgeChannel: new IpcEdgeChannel(client) });
+
+// logrotate may signal the workers directly; the node also forwards its own SIGHUP.
+process.on('SIGHUP', () => plane.reopenLogs());
 
 // States apply strictly in arrival order; a newer one queued behind a slow apply supersedes it.
 let applying: Promise<void> = Promise.resolve();
@@ -32,8 +36,11 @@ function send(msg: WorkerToNode): void {
   client.send(msg).catch((err: unknown) => logger.warn({ err }, 'report to node failed'));
 }
 
-client.on('message', (msg: NodeToWorker) => {
+client.on('message', (msg: NodeToWorker | EdgeNodeMessage) => {
   switch (msg.type) {
+    case 'edge.reopen-logs':
+      plane.reopenLogs();
+      return;
     case 'state':
       applying = applying.then(async () => {
         const report = await plane.apply(msg.state);

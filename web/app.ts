@@ -11,6 +11,7 @@ import { Authenticator } from './authenticator.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { errorHandler } from './error-reply.js';
 import { WebError } from './errors.js';
+import { edgeRoutes } from './edge-routes.js';
 import { listenerRoutes } from './listener-routes.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter } from './login-limiter.js';
 import { metricsRoutes } from './metrics-route.js';
@@ -78,6 +79,7 @@ export function buildApp(deps: AdminDeps) {
     ...clusterRoutes(api),
     ...poolRoutes(api),
     ...listenerRoutes(api),
+    ...edgeRoutes(api),
     ...userRoutes(api),
     ...tokenRoutes(api),
     ...auditRoutes(api),

@@ -8,6 +8,7 @@ import { routeInput } from '../config/route-traffic.js';
 import type { HealthCheckInput } from '../config/schema.js';
 import type { BackendSnapshot } from '../lb/pool-types.js';
 import type { BackendHealth, BackendSpec, HealthCheckSpec, HealthTable, ListenerSpec, PoolSpec } from '../lb/types.js';
+import { listenerProtectionView, routeProtectionView } from './edge-view.js';
 import type { BackendViewT, ListenerViewT, PoolViewT } from './schemas.js';
 
 const NOT_CHECKED: BackendHealth = { status: 'unknown', reason: 'not checked yet', since: 0 };
@@ -79,7 +80,7 @@ export function listenerView(spec: ListenerSpec, port: number | undefined): List
     name: spec.name,
     mode: spec.mode,
     bind: formatAddress(spec.bind),
-    routes: spec.routes.map(routeInput),
+    routes: spec.routes.map((r) => ({ ...routeInput(r), ...routeProtectionView(r) })),
     maxConns: spec.maxConns,
     retries: spec.retries,
     maxHeaderBytes: spec.maxHeaderBytes,
@@ -90,6 +91,7 @@ export function listenerView(spec: ListenerSpec, port: number | undefined): List
       idle: formatDuration(spec.timeouts.idleMs),
     },
     port: port ?? null,
+    ...listenerProtectionView(spec),
   };
   if (spec.pool !== undefined) out.pool = spec.pool;
   return { ...out, ...listenerEdgeView(spec) };

@@ -2,6 +2,7 @@
 // backends and listeners are the config file's own schemas (config/schema.ts); responses read
 // state back in that same input form (plus what is observed), so a GET body can be PUT back.
 import { Type, type SchemaOptions, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import { ListenerProtectionProps } from '../config/protection-schema.js';
 import { ADMIN_STATES, HealthCheckInput, PoolInput, RouteInput, SCHEDULERS } from '../config/schema.js';
 import { TOKEN_ID_PATTERN } from './api-token.js';
 import { ListenerEdgeView } from './listener-edge-view.js';
@@ -98,6 +99,7 @@ export const ListenerView = Obj({
   timeouts: Obj({ connect: Type.String(), clientHeader: Type.String(), responseHeader: Type.String(), idle: Type.String() }),
   port: Nullable(Type.Integer(), 'Port the workers bound; null when not listening'),
   ...ListenerEdgeView,
+  ...ListenerProtectionProps,
 });
 
 export const PoolList = WithMeta({ pools: Type.Array(PoolView) });

@@ -66,6 +66,7 @@ export class BallastNode {
   private ready = false;
   private stopping = false;
   private leading = false;
+  private shareTimer: NodeJS.Timeout | undefined;
   /** Opens (and seals, for the API) certificate keys in the replicated state. */
   private sealKey: SealKey | null = null;
   /** Session-ticket keys of every worker derive from this: a ticket from one resumes on another. */
@@ -115,6 +116,7 @@ export class BallastNode {
     });
     this.supervisor = supervisor;
     await supervisor.start();
+    this.followClusterShare(supervisor);
     const listenHost = config.node.listenHost;
     supervisor.pushState(this.forWorkers(store.read(), listenHost));
     store.onChange((state) => {
@@ -411,10 +413,37 @@ export class BallastNode {
     return Object.assign({}, ...ws.map((w) => w.listening)) as Record<string, number>;
   }
 
+  /**
+   * Cluster-scoped rate limits: each node enforces 1/N of the limit, N the live nodes. The leader
+   * counts voters it heard from recently; a follower hears only the leader, so it assumes every
+   * configured peer is up. No per-request traffic between nodes: that is the precision given up.
+   */
+  private followClusterShare(supervisor: WorkerSupervisor): void {
+    const { config } = this.opts;
+    const update = (): void => {
+      if (!this.raft) return supervisor.edge.setClusterShare(1);
+      const leading = this.raft.status().role === 'leader';
+      const recent = config.cluster.electionTimeoutMs * 3;
+      const live = leading
+        ? config.cluster.peers.filter((p) => p.id === config.node.id || (this.raft?.lastContactMs(p.id) ?? Infinity) < recent).length
+        : config.cluster.peers.length;
+      supervisor.edge.setClusterShare(live);
+    };
+    update();
+    this.shareTimer = setInterval(update, 2000);
+    this.shareTimer.unref();
+  }
+
+  /** SIGHUP: workers reopen their access log files (logrotate). */
+  reopenLogs(): void {
+    this.supervisor?.reopenLogs();
+  }
+
   /** SIGTERM: drain and release the VIP, hand over leadership, drain the workers, leave. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.shareTimer);
     const { logger } = this.opts;
     // A follower will take the VIP over: let what is in flight on it finish first (the close lifts the gate).
     if (this.raft?.status().role === 'leader' && this.bestFollower() !== null) await this.drainVipBeforeMove();

@@ -40,6 +40,8 @@ export function describeCommand(cmd: AuditedCommand['cmd']): { target: string; d
       return { target: cmd.listener.name, detail: `${cmd.listener.mode} ${cmd.listener.bind.host}:${cmd.listener.bind.port}` };
     case 'listener.delete':
       return { target: cmd.listener, detail: '' };
+    case 'listener.edge':
+      return { target: cmd.listener, detail: `edge settings (${cmd.edge.routes.length} routes)` };
     case 'cache.purge':
       return { target: cmd.purge.route ?? cmd.purge.listener ?? '*', detail: changes({ listener: cmd.purge.listener, route: cmd.purge.route, prefix: cmd.purge.prefix }) };
     case 'health.set':

@@ -5,6 +5,7 @@ import type { BackendHealth, BackendSpec, CachePurge, CertificateSpec, DataPlane
 import { AccessBook, type AccessSnapshot } from './access-book.js';
 import { AuditLog, type AuditSnapshot } from './audit-log.js';
 import { StateError } from './errors.js';
+import { withEdge } from './listener-edge.js';
 import type { AccessReader, ApplyResult, StateCommand } from './types.js';
 
 interface SnapshotV1 {
@@ -57,6 +58,7 @@ const OP_VERSION: Record<StateCommand['op'], 1 | 2> = {
   'token.add': 2,
   'token.revoke': 2,
   audited: 2,
+  'listener.edge': 2,
 };
 
 const UNKNOWN: BackendHealth = { status: 'unknown', reason: 'not checked yet', since: 0 };
@@ -248,6 +250,11 @@ export class StateMachine {
       case 'listener.replace':
         if (!this.listeners.has(cmd.listener.name)) throw new StateError('STATE_ERR_NOT_FOUND', 'listener', `no listener named "${cmd.listener.name}"`);
         return this.putListener(cmd.listener);
+      case 'listener.edge': {
+        const current = this.listeners.get(cmd.listener);
+        if (!current) throw new StateError('STATE_ERR_NOT_FOUND', 'listener', `no listener named "${cmd.listener}"`);
+        return this.putListener(withEdge(current, cmd.edge));
+      }
       case 'cache.purge':
         return this.recordPurge(cmd.purge);
       case 'cert.put':

@@ -1,6 +1,6 @@
 // Commands of the replicated state machine. Versioned so that a node never misreads a command
 // written by a newer or older release; every node applies the same bytes to the same result.
-import type { BackendHealth, BackendSpec, CachePurge, CertificateSpec, ListenerSpec, PoolSpec } from '../../lb/types.js';
+import type { BackendHealth, BackendSpec, CachePurge, CertificateSpec, ListenerSpec, PoolSpec, RouteSpec } from '../../lb/types.js';
 
 export interface BackendChanges {
   weight?: number;
@@ -84,6 +84,8 @@ export type ConfigCommandV2 =
   | { v: 2; op: 'pool.replace'; pool: PoolSpec }
   | { v: 2; op: 'listener.create'; listener: ListenerSpec }
   | { v: 2; op: 'listener.replace'; listener: ListenerSpec }
+  /** Only the edge settings of a listener and its routes (issue 7); everything else stays. */
+  | { v: 2; op: 'listener.edge'; listener: string; edge: EdgeSettings }
   /** Purge cached responses on every node and worker; the machine numbers it (CachePurge.seq). */
   | { v: 2; op: 'cache.purge'; purge: CachePurgeRequest }
   /** Add or replace a certificate; its key must be in the sealed form (lb/tls/key-seal.ts). */
@@ -125,6 +127,17 @@ export interface AccessReader {
 /** A state store whose access data (users, tokens, audit) the web edge can read. */
 export interface AccessSource {
   readAccess(): AccessReader;
+}
+
+// ---- Edge settings of a listener, replaced as a whole by `listener.edge` (issue 7) ----
+
+export type ListenerEdgeFields = Pick<ListenerSpec, 'access' | 'rateLimits' | 'filter' | 'accessLog' | 'acceptProxy' | 'proxyFrom' | 'sendProxy' | 'maxConnsPerIp'>;
+export type RouteEdgeFields = Pick<RouteSpec, 'access' | 'rateLimits' | 'filter'>;
+
+export interface EdgeSettings {
+  listener: ListenerEdgeFields;
+  /** By route (host and pathPrefix); routes not named lose their edge settings. */
+  routes: (Pick<RouteSpec, 'host' | 'pathPrefix'> & RouteEdgeFields)[];
 }
 
 /** A purge as proposed: the machine assigns its seq (the purge generation workers track). */

@@ -2,6 +2,7 @@
 // listener says so), retry, fail cleanly. The client side is HTTP/1.1 or HTTP/2; the backend HTTP/1.1.
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { LbError } from '../errors.js';
@@ -38,6 +39,8 @@ export interface ExchangeContext {
   /** Response header hygiene (and HSTS) of the listener. */
   policy: ResponsePolicy | undefined;
   compression: CompressionSpec | undefined;
+  /** The request body already read whole (a JSON route's check); sent instead of the stream. */
+  body?: Buffer | undefined;
   /** Sees the backend's response before the client does (cache fills, sticky and split cookies). */
   tap?: ResponseTap | undefined;
 }
@@ -105,6 +108,8 @@ function rawHeaderList(controller: Dispatcher.DispatchController): readonly (str
 export class Exchange {
   /** Backend that got bytes of this request; "" while none did (metrics label). */
   reachedBackend = '';
+  /** performance.now() marks of the last attempt, for the access log. */
+  readonly timing: { connectedAt?: number; firstByteAt?: number } = {};
   private readonly tried = new Set<string>();
   private readonly withBody: boolean;
   private attempts = 0;
@@ -177,6 +182,7 @@ export class Exchange {
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart: (controller) => {
         started = true;
+        this.timing.connectedAt = performance.now();
         this.controller = controller;
         this.reachedBackend = lease.backend;
         if (this.clientGone) {
@@ -190,6 +196,7 @@ export class Exchange {
         // 1xx interim responses (103 Early Hints) are not relayed.
         if (statusCode < 200) return;
         responded = true;
+        this.timing.firstByteAt = performance.now();
         status = statusCode;
         clearTimeout(headerTimer);
         if (socket !== undefined) ctx.awaitingBackend.delete(socket);
@@ -244,7 +251,7 @@ export class Exchange {
           path: originForm(req.url ?? '/'),
           method: req.method ?? 'GET',
           headers: this.headers,
-          body: this.withBody ? req : null,
+          body: ctx.body ?? (this.withBody ? req : null),
           headersTimeout: 0,
           bodyTimeout: ctx.timeouts.idleMs,
         },

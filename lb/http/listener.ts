@@ -6,15 +6,22 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { compileAccessLog, type AccessLogger } from '../access-log/access-logger.js';
+import type { AccessRecord } from '../access-log/types.js';
+import { createEdgeRuntime, type EdgeRuntime } from '../edge/edge-runtime.js';
+import { HttpGate, routeId } from '../edge/http-gate.js';
+import { peerOf } from '../edge/peer-address.js';
+import { ProxyIntake } from '../edge/proxy-intake.js';
+import type { GateVerdict } from '../edge/types.js';
 import { LbError } from '../errors.js';
 import { TlsError } from '../tls/errors.js';
 import { ListenerCertificates } from '../tls/listener-certificates.js';
 import { TicketKeyRotation } from '../tls/ticket-keys.js';
-import type { ListenerEngine, ListenerSpec, ListenerTlsSpec } from '../types.js';
+import type { ListenerEngine, ListenerSpec, ListenerTlsSpec, RouteSpec } from '../types.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
 import { H2Front } from './h2-front.js';
 import { compilePolicy, type ResponsePolicy } from './header-policy.js';
-import { clientAddress, h1RawHeadersFromH2, upstreamRequestHeaders } from './header-rewrite.js';
+import { h1RawHeadersFromH2, upstreamRequestHeaders } from './header-rewrite.js';
 import { rawReply, sendLocalReply, sendPlain } from './local-reply.js';
 import { HttpsRedirect } from './redirect-server.js';
 import { normalizeHost, originForm, requestPath, Router } from './router.js';
@@ -58,6 +65,14 @@ function hasOneHostAtMost(raw: readonly string[]): boolean {
   return seen <= 1;
 }
 const DUPLICATE_HOST = 'more than one Host header';
+
+/** One request's bookkeeping for metrics and the access log. */
+interface Trip {
+  exchange?: Exchange;
+  /** Edge rule that refused it. */
+  rule?: string;
+  startedAt: number;
+}
 
 /** node reads this per new connection; @types/node does not declare it on Server. */
 type SizedServer = (Server | HttpsServer) & { maxHeaderSize: number };
@@ -107,6 +122,10 @@ export class HttpListener implements ListenerEngine {
   private readonly fresh = new Map<string, Socket>();
   private draining = false;
   private closed: Promise<void> | undefined;
+  private readonly edge: EdgeRuntime;
+  private gate: HttpGate;
+  private accessLog: AccessLogger | null;
+  private intake: ProxyIntake | null;
 
   constructor(
     spec: ListenerSpec,
@@ -119,6 +138,10 @@ export class HttpListener implements ListenerEngine {
     this.extras = this.buildExtras(spec);
     this.upstreams = new UpstreamPools(spec.timeouts.connectMs, spec.timeouts.idleMs);
     this.upstreams.setBackendTls(spec.backendTls);
+    this.edge = deps.edge ?? createEdgeRuntime({ logger: deps.logger });
+    this.gate = new HttpGate(spec, this.edge, deps.logger);
+    this.accessLog = compileAccessLog(spec.accessLog, this.edge.sinks);
+    this.intake = spec.acceptProxy === true ? new ProxyIntake(spec) : null;
     const httpOptions: ServerOptions = {
       maxHeaderSize: spec.maxHeaderBytes,
       headersTimeout: spec.timeouts.clientHeaderMs,
@@ -156,6 +179,37 @@ export class HttpListener implements ListenerEngine {
     this.server.on('drop', () =>
       deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool: '', kind: 'limit' }),
     );
+    this.interceptConnections();
+  }
+
+  /**
+   * acceptProxy: the PROXY header is read off each new socket before node's HTTP (or TLS) handler
+   * sees a byte; the handlers node attached are called once it was valid. Read per connection, so
+   * turning acceptProxy on or off is live.
+   */
+  private interceptConnections(): void {
+    const handlers = this.server.listeners('connection') as ((socket: Socket) => void)[];
+    this.server.removeAllListeners('connection');
+    const hand = (socket: Socket): void => {
+      for (const h of handlers) h.call(this.server, socket);
+    };
+    this.server.on('connection', (socket: Socket) => {
+      const intake = this.intake;
+      if (intake === null) {
+        hand(socket);
+        return;
+      }
+      socket.on('error', () => socket.destroy());
+      void intake.accept(socket).then((r) => {
+        if (r.ok) {
+          if (!socket.destroyed) hand(socket);
+          return;
+        }
+        this.edge.metrics.decisionsTotal.inc({ listener: this.name, rule: r.rule, action: 'blocked' });
+        this.deps.logger.warn({ listener: this.name, rule: r.rule, peer: socket.remoteAddress, reason: r.reason }, 'edge: connection refused');
+        socket.destroy();
+      });
+    });
   }
 
   async start(): Promise<void> {
@@ -203,6 +257,9 @@ export class HttpListener implements ListenerEngine {
     this.applyServerLimits(spec);
     this.upstreams.setTimeouts(spec.timeouts.connectMs, spec.timeouts.idleMs);
     this.upstreams.setBackendTls(spec.backendTls);
+    this.gate = new HttpGate(this.spec, this.edge, this.deps.logger);
+    this.accessLog = compileAccessLog(spec.accessLog, this.edge.sinks);
+    this.intake = spec.acceptProxy === true ? new ProxyIntake(spec) : null;
     if (this.tls !== undefined && spec.tls !== undefined && contextKey(spec.tls) !== contextKey(previous.tls)) {
       try {
         this.tls.certificates.load(spec.tls);
@@ -359,15 +416,18 @@ export class HttpListener implements ListenerEngine {
     socket.destroy();
   }
 
-  /** Attribute the socket's bytes since the last request on it to this request's labels. */
-  private accountBytes(socket: Socket, pool: string, backend: string): void {
+  /** Attribute the socket's bytes since the last request on it to this request's labels; returns them. */
+  private accountBytes(socket: Socket, pool: string, backend: string): { read: number; written: number } {
     const mark = this.marks.get(socket);
-    if (mark === undefined) return;
+    if (mark === undefined) return { read: 0, written: 0 };
     const labels = { listener: this.name, pool, backend };
-    this.deps.metrics.receivedBytesTotal.inc(labels, socket.bytesRead - mark.read);
-    this.deps.metrics.sentBytesTotal.inc(labels, socket.bytesWritten - mark.written);
+    const read = socket.bytesRead - mark.read;
+    const written = socket.bytesWritten - mark.written;
+    this.deps.metrics.receivedBytesTotal.inc(labels, read);
+    this.deps.metrics.sentBytesTotal.inc(labels, written);
     mark.read = socket.bytesRead;
     mark.written = socket.bytesWritten;
+    return { read, written };
   }
 
   private onRequest(req: ClientRequest, res: ClientResponse): void {
@@ -383,7 +443,8 @@ export class HttpListener implements ListenerEngine {
     };
     const choice = split?.choose(header, (name) => requestCookie(req, name));
     const pool = choice?.pool ?? route?.pool ?? '';
-    const trip: { exchange?: Exchange } = {};
+    const trip: Trip = { startedAt: Date.now() };
+    const logged = this.accessLog?.sampled() === true ? this.accessLog : null;
     // The connection's own count becomes this request's; later requests on it add their own.
     if (!this.fresh.delete(peerKey(req.socket))) this.deps.metrics.listenerInFlight.inc({ listener: this.name });
     res.once('close', () => {
@@ -393,7 +454,8 @@ export class HttpListener implements ListenerEngine {
       this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool, backend, code });
       this.deps.metrics.httpRequestDuration.observe({ listener: this.name, pool }, (performance.now() - began) / 1000);
       // HTTP/2 streams share their connection: its bytes are not one request's.
-      if (h1) this.accountBytes(req.socket, pool, backend);
+      const bytes = h1 ? this.accountBytes(req.socket, pool, backend) : { read: 0, written: 0 };
+      logged?.log(this.record(req, route, pool, trip, Number(code), bytes, began));
       if (this.draining) setImmediate(() => this.server.closeIdleConnections());
     });
     if (this.draining && h1) res.setHeader('Connection', 'close');
@@ -403,6 +465,40 @@ export class HttpListener implements ListenerEngine {
       sendPlain(res, 400, DUPLICATE_HOST);
       return;
     }
+    const clientIp = peerOf(req.socket).address;
+    // Access rules, the request filter and rate limits decide before any backend is picked.
+    const verdict = this.gate.check(req, route, clientIp, originForm(req.url ?? '/'));
+    const go = (v: GateVerdict): void => this.afterGate(req, res, { route, pool, pinCookie: choice?.pinCookie, clientIp, trip }, v);
+    if (verdict instanceof Promise) {
+      verdict.then(go).catch((err: unknown) => {
+        this.deps.logger.error({ err, listener: this.name }, 'edge checks failed');
+        sendPlain(res, 500, 'internal error');
+      });
+    } else {
+      go(verdict);
+    }
+  }
+
+  private afterGate(
+    req: ClientRequest,
+    res: ClientResponse,
+    at: { route: RouteSpec | undefined; pool: string; pinCookie: string | undefined; clientIp: string; trip: Trip },
+    verdict: GateVerdict,
+  ): void {
+    const { route, pool, clientIp, trip } = at;
+    // The client left while the edge checks waited (on the node, or for a JSON body).
+    if (res.destroyed || res.writableEnded) return;
+    if (verdict.kind === 'reject') {
+      trip.rule = verdict.rule;
+      for (const [name, value] of Object.entries(verdict.headers ?? {})) res.setHeader(name, value);
+      // A request refused with its body unread: the connection cannot carry another one.
+      if (req instanceof IncomingMessage && !req.complete) res.setHeader('Connection', 'close');
+      sendPlain(res, verdict.status, verdict.reason);
+      return;
+    }
+    const h1 = req instanceof IncomingMessage;
+    const host = requestHost(req);
+    const path = requestPath(req.url ?? '/');
     if (route === undefined) {
       this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool: '', kind: 'no_route' });
       sendLocalReply(res, new LbError('LB_ERR_NO_ROUTE', `no route for ${host === '' ? '-' : host} ${path}`));
@@ -414,7 +510,6 @@ export class HttpListener implements ListenerEngine {
       sendLocalReply(res, new LbError('LB_ERR_NO_BACKEND', `no healthy backend in pool "${pool}"`));
       return;
     }
-    const clientIp = clientAddress(req.socket.remoteAddress);
     const raw = h1 ? req.rawHeaders : h1RawHeadersFromH2(req.rawHeaders);
     const headers = upstreamRequestHeaders(raw, { clientIp, proto: this.proto() }, false);
     // Cookies the balancer sets ride on the backend's response (never on a cached one).
@@ -431,12 +526,12 @@ export class HttpListener implements ListenerEngine {
       }));
     }
     const pinCookie = route.pin?.cookie;
-    if (choice?.pinCookie !== undefined && pinCookie !== undefined) {
-      const line = setCookieLine(pinCookie, choice.pinCookie, secure);
+    if (at.pinCookie !== undefined && pinCookie !== undefined) {
+      const line = setCookieLine(pinCookie, at.pinCookie, secure);
       taps.push(setCookieTap(() => line));
     }
     const forward = (upstream: typeof headers, cacheTap?: ResponseTap): void => {
-      const ctx = this.exchangeContext(chosen);
+      const ctx = this.exchangeContext(chosen, verdict.body);
       ctx.tap = chainTaps(cacheTap === undefined ? taps : [cacheTap, ...taps]);
       trip.exchange = new Exchange(req, res, upstream, clientIp, ctx);
       trip.exchange.start();
@@ -454,9 +549,45 @@ export class HttpListener implements ListenerEngine {
     return new RouteExtras(spec.name, spec.routes, { caches: this.deps.caches, policy: compilePolicy(spec), now: Date.now });
   }
 
-  private exchangeContext(picker: ExchangeContext['picker']): ExchangeContext {
+  private record(req: ClientRequest, route: RouteSpec | undefined, pool: string, trip: Trip, status: number, bytes: { read: number; written: number }, began: number): AccessRecord {
+    const peer = peerOf(req.socket);
+    const timing = trip.exchange?.timing;
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const r: AccessRecord = {
+      time: trip.startedAt,
+      kind: 'http',
+      listener: this.name,
+      route: route === undefined ? '' : routeId(route),
+      pool,
+      backend: trip.exchange?.reachedBackend ?? '',
+      client: peer.address,
+      clientPort: peer.port,
+      method: req.method ?? '',
+      url: (req.url ?? '').slice(0, 4096),
+      protocol: `HTTP/${req.httpVersion}`,
+      status,
+      outcome: trip.rule === undefined ? 'ok' : 'refused',
+      bytesIn: bytes.read,
+      bytesOut: bytes.written,
+      connectMs: timing?.connectedAt === undefined ? null : timing.connectedAt - began,
+      ttfbMs: timing?.firstByteAt === undefined ? null : timing.firstByteAt - began,
+      totalMs: performance.now() - began,
+    };
+    const ua = header('user-agent');
+    const referer = header('referer');
+    if (ua !== undefined) r.userAgent = ua;
+    if (referer !== undefined) r.referer = referer;
+    if (trip.rule !== undefined) r.rule = trip.rule;
+    return r;
+  }
+
+  private exchangeContext(picker: ExchangeContext['picker'], body?: Buffer): ExchangeContext {
     const { metrics, logger } = this.deps;
     return {
+      body,
       listener: this.name,
       picker,
       upstreams: this.upstreams,
@@ -500,6 +631,24 @@ export class HttpListener implements ListenerEngine {
       socket.end(rawReply(400, 'Bad Request', DUPLICATE_HOST));
       return;
     }
+    const verdict = this.gate.check(req, route, peerOf(socket).address, originForm(req.url ?? '/'));
+    const decide = (v: GateVerdict): void => {
+      if (v.kind === 'pass') {
+        this.upgradeToBackend(req, socket, head, route, pool, record);
+        return;
+      }
+      record(v.status, '');
+      socket.on('error', () => socket.destroy());
+      socket.end(rawReply(v.status, STATUS_CODES[v.status] ?? 'Error', v.reason));
+    };
+    if (verdict instanceof Promise) verdict.then(decide, () => socket.destroy());
+    else decide(verdict);
+  }
+
+  private upgradeToBackend(req: IncomingMessage, socket: Socket, head: Buffer, route: RouteSpec | undefined, pool: string, record: (status: number, reached: string) => void): void {
+    if (socket.destroyed) return;
+    const host = normalizeHost(req.headers.host);
+    const path = requestPath(req.url ?? '/');
     const picker = route === undefined ? undefined : this.deps.pools(pool);
     if (route === undefined || picker === undefined) {
       const [status, kind, body] =
@@ -512,7 +661,7 @@ export class HttpListener implements ListenerEngine {
       socket.end(rawReply(status, STATUS_CODES[status] ?? 'Error', body));
       return;
     }
-    const clientIp = clientAddress(socket.remoteAddress);
+    const clientIp = peerOf(socket).address;
     const headers = upstreamRequestHeaders(req.rawHeaders, { clientIp, proto: this.proto() }, true);
     new Tunnel(req, socket, head, headers, clientIp, {
       listener: this.name,

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Logger } from 'pino';
+import type { EdgeRuntime } from '../edge/edge-runtime.js';
 import type { DataPlaneMetrics } from '../metrics.js';
 import type { CertificateExpiry } from '../tls/certificate-expiry.js';
 import type { TlsMaterial } from '../tls/tls-material.js';
@@ -14,6 +15,8 @@ export interface HttpListenerDeps {
   logger: Logger;
   /** The worker's TLS material and expiry metric; TLS listeners need both. */
   tls?: { material: TlsMaterial; expiry: CertificateExpiry };
+  /** Edge protection shared across the worker's listeners; absent = a private in-process one. */
+  edge?: EdgeRuntime;
   /** The worker's response cache stores; absent = routes with `cache` are served uncached. */
   caches?: CacheDirectory;
 }

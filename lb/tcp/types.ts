@@ -1,6 +1,7 @@
 // Types of the TCP passthrough engine: its dependencies, dial results and splice outcomes.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { EdgeRuntime } from '../edge/edge-runtime.js';
 import type { DataPlaneMetrics } from '../metrics.js';
 import type { BackendLease, PoolDirectory } from '../types.js';
 
@@ -8,6 +9,8 @@ export interface TcpListenerDeps {
   pools: PoolDirectory;
   metrics: DataPlaneMetrics;
   logger: Logger;
+  /** Edge protection shared across the worker's listeners; absent = a private in-process one. */
+  edge?: EdgeRuntime;
 }
 
 /** Why no backend connection could be made; the names double as proxyErrorsTotal kinds. */

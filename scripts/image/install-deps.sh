@@ -14,6 +14,7 @@ command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v packer >/dev/null 2>&1 || need+=(packer)
 command -v genisoimage >/dev/null 2>&1 || need+=(genisoimage)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 for extra in "$@"; do
   case "$extra" in
     vagrant) command -v vagrant >/dev/null 2>&1 || need+=(vagrant) ;;

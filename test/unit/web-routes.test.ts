@@ -181,6 +181,9 @@ test('listeners: list, create, read, replace, delete', async () => {
   const put = await call('PUT', '/api/v1/listeners/{listener}', { params: { listener: 'db' }, body: { name: 'db', mode: 'tcp', bind: '127.0.0.1:15432', pool: 'api', maxConns: 100 } });
   assert.equal(put.statusCode, 200);
   assert.equal(fx.store.read().listeners.find((l) => l.name === 'db')?.maxConns, 100);
+  const edge = await call('PUT', '/api/v1/listeners/{listener}/edge', { params: { listener: 'db' }, body: { maxConnsPerIp: 5 } });
+  assert.equal(edge.statusCode, 200);
+  assert.equal(fx.store.read().listeners.find((l) => l.name === 'db')?.maxConnsPerIp, 5);
   const del = await call('DELETE', '/api/v1/listeners/{listener}', { params: { listener: 'db' } });
   assert.equal(del.statusCode, 200);
   assert.equal(fx.store.read().listeners.length, 1);
