@@ -34,6 +34,11 @@ export function ballastConfig(dir: string, l: LbLayout, adminPort: number): Reco
       listeners: [
         { name: 'web', mode: 'http', bind: `${l.host}:${l.httpPort}`, routes: [{ pathPrefix: '/', pool: 'web' }] },
         { name: 'bulk', mode: 'tcp', bind: `${l.host}:${l.tcpPort}`, pool: 'bulk' },
+        // http2 is on by default with tls: ALPN offers h2 and http/1.1, as HAProxy's bind does.
+        ...(l.tls
+          ? [{ name: 'secure', mode: 'http', bind: `${l.host}:${l.tls.port}`, routes: [{ pathPrefix: '/', pool: 'web' }],
+              tls: { certificates: [{ certFile: l.tls.cert.certFile, keyFile: l.tls.cert.keyFile }] } }]
+          : []),
       ],
       // No healthCheck: the pools treat every backend as up, as HAProxy does without `check`.
       pools: [
@@ -96,6 +101,7 @@ export async function startBallast(children: ChildProcesses, dir: string, l: LbL
   if (last?.status !== 200) throw new Error(`ballast not ready within 30s: ${last?.body ?? 'no answer'}; log ${logPath}`);
   await waitListening(l.host, l.httpPort, 5000, gone);
   await waitListening(l.host, l.tcpPort, 5000, gone);
+  if (l.tls) await waitListening(l.host, l.tls.port, 5000, gone);
   return { tracked, adminUrl, logPath };
 }
 

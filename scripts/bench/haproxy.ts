@@ -5,6 +5,7 @@ import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcesses, Tracked } from './children.js';
 import { waitListening } from './local-port.js';
+import type { BenchCert } from './tls-cert.js';
 import type { Endpoint } from './types.js';
 
 export interface LbLayout {
@@ -16,6 +17,8 @@ export interface LbLayout {
   sinks: Endpoint[];
   /** Worker processes (Ballast) = threads (HAProxy). */
   workers: number;
+  /** An https listener too (same origins as httpPort), for the TLS scenarios. */
+  tls?: { port: number; cert: BenchCert };
 }
 
 export function haproxyConfig(l: LbLayout): string {
@@ -46,7 +49,7 @@ backend web
   balance roundrobin
 ${servers(l.origins, 'o')}
 
-frontend bulk
+${l.tls ? secureFrontend(l.host, l.tls.port, l.tls.cert.combinedFile) : ''}frontend bulk
   mode tcp
   bind ${l.host}:${l.tcpPort}
   default_backend bulk
@@ -55,6 +58,16 @@ backend bulk
   mode tcp
   balance roundrobin
 ${servers(l.sinks, 's')}
+`;
+}
+
+function secureFrontend(host: string, port: number, pem: string): string {
+  return `frontend secure
+  mode http
+  option forwardfor
+  bind ${host}:${port} ssl crt ${pem} alpn h2,http/1.1
+  default_backend web
+
 `;
 }
 
@@ -82,6 +95,7 @@ export async function startHaproxy(children: ChildProcesses, dir: string, layout
   void t.exited.then((c) => (exit = `haproxy exited (${String(c)}): ${logTail(join(dir, 'haproxy.log'))}`));
   await waitListening(layout.host, layout.httpPort, 10_000, () => exit);
   await waitListening(layout.host, layout.tcpPort, 10_000, () => exit);
+  if (layout.tls) await waitListening(layout.host, layout.tls.port, 10_000, () => exit);
   return t;
 }
 

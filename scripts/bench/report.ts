@@ -1,5 +1,6 @@
 // The benchmark's table: one row per scenario metric, Ballast / HAProxy / direct, the
 // Ballast/HAProxy ratio and the issue's targets as PASS/BELOW (a report, not an assertion).
+import { H2_CONNECTIONS, H2_STREAMS_PER_CONNECTION } from './h2load.js';
 import type { Cell, Measured, Measurement, ScenarioName, ScenarioResult, TargetName, WrkResult } from './types.js';
 
 export const TARGETS: Partial<Record<ScenarioName, number>> = { 'http-keepalive': 0.5, 'tcp-bulk': 0.8 };
@@ -14,6 +15,12 @@ const ALWAYS: TargetName[] = ['ballast', 'haproxy', 'direct'];
 
 /** The reason given for targets left out with --targets: a dash in the table, no note. */
 export const NOT_SELECTED = 'not selected';
+/** The reason for targets a scenario cannot use (no TLS listener on direct or node-floor): also a dash. */
+export const NOT_APPLICABLE = 'not applicable';
+
+function quiet(reason: string): boolean {
+  return reason === NOT_SELECTED || reason === NOT_APPLICABLE;
+}
 
 export function scenarioTitle(s: ScenarioName, connections: number, streams: number): string {
   switch (s) {
@@ -23,6 +30,12 @@ export function scenarioTitle(s: ScenarioName, connections: number, streams: num
       return `HTTP conn-per-request, c=${connections}`;
     case 'tcp-bulk':
       return `TCP bulk, ${streams} stream${streams === 1 ? '' : 's'}`;
+    case 'tls-handshake':
+      return `TLS handshake (https conn-per-request), c=${connections}`;
+    case 'https-keepalive':
+      return `HTTPS keep-alive, c=${connections}`;
+    case 'h2':
+      return `h2 (h2load), c=${H2_CONNECTIONS} m=${H2_STREAMS_PER_CONNECTION}`;
     default: {
       const never: never = s;
       throw new Error(`unknown scenario ${String(never)}`);
@@ -65,7 +78,7 @@ export function describeRun(v: Measurement): string {
   const c = cpuPerUnit(v);
   const cpu = c ? `; ${c.cores.toFixed(2)} cores` : '';
   return isWrk(v)
-    ? `${v.requestsPerSec.toFixed(0)} req/s, p50 ${(v.p50Us / 1000).toFixed(2)} ms, p99 ${(v.p99Us / 1000).toFixed(2)} ms${cpu}${c ? `, ${c.perUnit.toFixed(0)} us CPU/req` : ''}`
+    ? `${v.requestsPerSec.toFixed(0)} req/s, p50 ${ms(v.p50Us)} ms, p99 ${ms(v.p99Us)} ms${cpu}${c ? `, ${c.perUnit.toFixed(0)} us CPU/req` : ''}`
     : `${v.mbPerSec.toFixed(0)} MB/s (${(v.bytes / 2 ** 20).toFixed(0)} MiB in ${(v.ms / 1000).toFixed(1)} s)${cpu}${c ? `, ${c.perUnit.toFixed(2)} s CPU/GB` : ''}`;
 }
 
@@ -74,6 +87,8 @@ function headline(c: Cell<Measured>): number | null {
 }
 
 function ms(us: number): string {
+  // h2load reports no percentiles.
+  if (!Number.isFinite(us)) return '?';
   return us >= 100_000 ? (us / 1000).toFixed(0) : (us / 1000).toFixed(2);
 }
 
@@ -109,7 +124,7 @@ export function verdicts(results: ScenarioResult[]): Verdict[] {
 
 function notesFor(t: TargetName, r: ScenarioResult): string[] {
   const c = r.cells[t];
-  if (!c.ok) return c.reason === NOT_SELECTED ? [] : [`${t} ${r.scenario}: ${c.reason}`];
+  if (!c.ok) return quiet(c.reason) ? [] : [`${t} ${r.scenario}: ${c.reason}`];
   const notes = c.value.failures.map((f) => `${t} ${r.scenario}: a run failed: ${f}`);
   const m = c.value.median;
   if (isWrk(m)) {
@@ -124,14 +139,14 @@ function notesFor(t: TargetName, r: ScenarioResult): string[] {
 }
 
 export function formatTable(results: ScenarioResult[], connections: number, streams: number): string {
-  const selected = (t: TargetName) => results.some((r) => r.cells[t].ok || r.cells[t].reason !== NOT_SELECTED);
+  const selected = (t: TargetName) => results.some((r) => r.cells[t].ok || !quiet(r.cells[t].reason));
   const extra = (['node-floor'] as TargetName[]).filter(selected);
   const columns = [...ALWAYS, ...extra];
   const rows: string[][] = [['scenario', 'metric', ...columns.map((t) => COLUMN_TITLES[t]), 'B/HAProxy', 'target']];
   const notes: string[] = [];
   const verdictBy = new Map(verdicts(results).map((v) => [v.scenario, v]));
   const value = (c: Cell<Measured>, fmt: (m: Measured) => string) =>
-    c.ok ? fmt(c.value) : c.reason === NOT_SELECTED ? '-' : 'n/a';
+    c.ok ? fmt(c.value) : quiet(c.reason) ? '-' : 'n/a';
   for (const r of results) {
     const b = headline(r.cells.ballast);
     const h = headline(r.cells.haproxy);

@@ -1,6 +1,7 @@
 // `npm run bench`: Ballast's data-plane benchmark against HAProxy and the direct origin path.
 // Starts origins, HAProxy and a real `ballast start` process on loopback, drives them with wrk
 // (HTTP) and a bulk TCP client, prints a table with the issue's targets, stops everything it started.
+import { get as httpsGet } from 'node:https';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,18 +11,22 @@ import { buildBallast } from './ballast-build.js';
 import { ChildProcesses, tsEntry, type Tracked } from './children.js';
 import { startHaproxy, type LbLayout } from './haproxy.js';
 import { groupCpuMs } from './group-cpu.js';
+import { H2_CONNECTIONS, H2_STREAMS_PER_CONNECTION, runH2load } from './h2load.js';
 import { freePort } from './local-port.js';
 import { startNodeFloor } from './node-floor-target.js';
 import { describeMachine, formatMachine } from './machine.js';
 import { startOrigins } from './origins.js';
 import { formatSummary, summarize } from './profile-summary.js';
-import { describeRun, formatTable, medianOf, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
+import { describeRun, formatTable, medianOf, NOT_APPLICABLE, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
 import { runBulk } from './tcp-bulk.js';
+import { makeBenchCert } from './tls-cert.js';
 import type { Cell, Endpoint, Measurement, ScenarioName, ScenarioResult, TargetName } from './types.js';
 import { runWrk } from './wrk.js';
 
 const HOST = '127.0.0.1';
-const SCENARIOS: readonly ScenarioName[] = ['http-keepalive', 'http-close', 'tcp-bulk'];
+const SCENARIOS: readonly ScenarioName[] = ['http-keepalive', 'http-close', 'tcp-bulk', 'tls-handshake', 'https-keepalive', 'h2'];
+/** Over the https listener, which only Ballast and HAProxy get (the same self-signed certificate). */
+const TLS_SCENARIOS: readonly ScenarioName[] = ['tls-handshake', 'https-keepalive', 'h2'];
 const TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct', 'node-floor'];
 /** node-floor is an analysis aid (what the runtime alone costs), so only on request. */
 const DEFAULT_TARGETS: readonly TargetName[] = ['ballast', 'haproxy', 'direct'];
@@ -35,6 +40,7 @@ const USAGE = `usage: npm run bench -- [options]
   --bulk-mib N          TCP bulk MiB per run, bounded by --duration too (default 8192)
   --streams N           concurrent TCP bulk streams (default 1)
   --scenarios LIST      comma list of ${SCENARIOS.join(', ')}
+                        (the last three over TLS, Ballast and HAProxy only; h2 needs h2load)
   --targets LIST        comma list of ${TARGETS.join(', ')} (default ${DEFAULT_TARGETS.join(',')});
                         node-floor: a bare node:http+undici / pipe() balancer (scripts/bench/node-floor.ts)
   --workers N           Ballast workers = HAProxy threads (default: cores)
@@ -133,6 +139,8 @@ function parseSettings(argv: string[]): Settings | null {
 interface TargetPath {
   http: Endpoint;
   tcp: Endpoint;
+  /** The https listener (Ballast and HAProxy, when a TLS scenario is selected). */
+  https?: Endpoint;
   /** Process group whose CPU is charged to this target (the origins' for direct). */
   pgid: number;
   /** Its processes record a CPU profile between two SIGUSR2 (cpu-profiler.ts). */
@@ -140,8 +148,9 @@ interface TargetPath {
 }
 type Paths = Record<TargetName, Cell<TargetPath>>;
 
-function endpoints(l: LbLayout): { http: Endpoint; tcp: Endpoint } {
-  return { http: { host: l.host, port: l.httpPort }, tcp: { host: l.host, port: l.tcpPort } };
+function endpoints(l: LbLayout): { http: Endpoint; tcp: Endpoint; https?: Endpoint } {
+  const plain = { http: { host: l.host, port: l.httpPort }, tcp: { host: l.host, port: l.tcpPort } };
+  return l.tls ? { ...plain, https: { host: l.host, port: l.tls.port } } : plain;
 }
 
 function errorText(err: unknown): string {
@@ -155,6 +164,21 @@ async function probeHttp(ep: Endpoint): Promise<void> {
   if (res.status !== 200 || body.byteLength !== 1024) {
     throw new Error(`probe GET / answered ${res.status} with ${body.byteLength} bytes (want 200, 1024)`);
   }
+}
+
+/** The same over TLS; the certificate is our own self-signed one. */
+async function probeHttps(ep: Endpoint): Promise<void> {
+  const { status, bytes } = await new Promise<{ status: number; bytes: number }>((resolveProbe, reject) => {
+    const req = httpsGet({ host: ep.host, port: ep.port, path: '/', rejectUnauthorized: false, timeout: 5000 }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => (bytes += d.length));
+      res.on('end', () => resolveProbe({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('https probe timed out')));
+    req.on('error', reject);
+  });
+  if (status !== 200 || bytes !== 1024) throw new Error(`https probe GET / answered ${status} with ${bytes} bytes (want 200, 1024)`);
 }
 
 async function measure(
@@ -185,6 +209,21 @@ async function measure(
       const bulk = { streams: s.streams, bytes: s.bulkBytes, maxMs: s.warmupSeconds * 1000 };
       if (warm) await runBulk(children, path.tcp, bulk);
       return run(() => runBulk(children, path.tcp, { ...bulk, maxMs: s.seconds * 1000 }));
+    }
+    case 'tls-handshake':
+    case 'https-keepalive': {
+      const https = path.https;
+      if (!https) throw new Error('no https listener');
+      const base = { connections: s.connections, threads: s.threads, close: scenario === 'tls-handshake', https: true };
+      if (warm) await runWrk(children, https, { ...base, seconds: s.warmupSeconds });
+      return run(() => runWrk(children, https, { ...base, seconds: s.seconds }));
+    }
+    case 'h2': {
+      const https = path.https;
+      if (!https) throw new Error('no https listener');
+      const base = { connections: H2_CONNECTIONS, threads: s.threads, streams: H2_STREAMS_PER_CONNECTION };
+      if (warm) await runH2load(children, https, { ...base, seconds: s.warmupSeconds });
+      return run(() => runH2load(children, https, { ...base, seconds: s.seconds }));
     }
     default: {
       const never: never = scenario;
@@ -260,6 +299,7 @@ async function main(argv: string[]): Promise<number> {
       tcp: sinks[0] ?? { host: HOST, port: 0 },
       pgid: originProc.child.pid ?? 0,
     };
+    const cert = s.scenarios.some((sc) => TLS_SCENARIOS.includes(sc)) ? makeBenchCert(dir) : null;
     const layout = async (): Promise<LbLayout> => ({
       host: HOST,
       httpPort: await freePort(),
@@ -268,6 +308,10 @@ async function main(argv: string[]): Promise<number> {
       sinks,
       workers: s.workers,
     });
+    const tlsLayout = async (): Promise<LbLayout> => {
+      const l = await layout();
+      return cert ? { ...l, tls: { port: await freePort(), cert } } : l;
+    };
 
     const paths: Paths = {
       ballast: { ok: false, reason: NOT_SELECTED },
@@ -285,7 +329,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     if (s.targets.includes('haproxy')) {
-      const l = await layout();
+      const l = await tlsLayout();
       try {
         const t = await startHaproxy(children, dir, l);
         paths.haproxy = { ok: true, value: { ...endpoints(l), pgid: t.child.pid ?? 0 } };
@@ -294,7 +338,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     if (s.targets.includes('ballast')) {
-      const l = await layout();
+      const l = await tlsLayout();
       try {
         if (s.cpuProfDir) mkdirSync(s.cpuProfDir, { recursive: true });
         const compiledEntry = s.fromSource ? null : await buildBallast();
@@ -310,6 +354,7 @@ async function main(argv: string[]): Promise<number> {
       if (!p.ok || !s.scenarios.some((sc) => sc !== 'tcp-bulk')) continue;
       try {
         await probeHttp(p.value.http);
+        if (p.value.https) await probeHttps(p.value.https);
       } catch (err) {
         paths[t] = { ok: false, reason: errorText(err) };
       }
@@ -324,7 +369,7 @@ async function main(argv: string[]): Promise<number> {
         const order = TARGETS.map((_, i) => TARGETS[(i + round) % TARGETS.length]).filter((t) => t !== undefined);
         for (const t of order) {
           const p = paths[t];
-          if (!p.ok) continue;
+          if (!p.ok || (TLS_SCENARIOS.includes(scenario) && !p.value.https)) continue;
           const mine = runs.get(t) ?? { ok: [], failed: [] };
           runs.set(t, mine);
           const label = `  ${scenarioTitle(scenario, s.connections, s.streams)} via ${t}, run ${round + 1}/${s.rounds}`;
@@ -344,6 +389,7 @@ async function main(argv: string[]): Promise<number> {
         const mine = runs.get(t);
         const measured = mine ? medianOf(mine.ok, mine.failed) : null;
         if (!p.ok) cells[t] = { ok: false, reason: p.reason };
+        else if (TLS_SCENARIOS.includes(scenario) && !p.value.https) cells[t] = { ok: false, reason: NOT_APPLICABLE };
         else if (measured) cells[t] = { ok: true, value: measured };
         else cells[t] = { ok: false, reason: mine?.failed.join('; ') || 'no run' };
       }

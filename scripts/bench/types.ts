@@ -6,7 +6,8 @@
  */
 export type TargetName = 'ballast' | 'haproxy' | 'direct' | 'node-floor';
 
-export type ScenarioName = 'http-keepalive' | 'http-close' | 'tcp-bulk';
+/** The last three over TLS, Ballast and HAProxy only: tls-handshake is https with one connection per request. */
+export type ScenarioName = 'http-keepalive' | 'http-close' | 'tcp-bulk' | 'tls-handshake' | 'https-keepalive' | 'h2';
 
 export interface Endpoint {
   host: string;

@@ -8,6 +8,8 @@ export interface WrkOptions {
   threads: number;
   /** Send `Connection: close`: one TCP connection per request. */
   close: boolean;
+  /** Over TLS (wrk does not verify the certificate). */
+  https?: boolean;
 }
 
 const UNIT_US: Record<string, number> = { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6 };
@@ -55,7 +57,7 @@ export async function runWrk(children: ChildProcesses, target: Endpoint, opts: W
     // Longer than any latency we expect; a timeout shows up as a socket error instead of a stall.
     '--timeout', '5s',
     ...(opts.close ? ['-H', 'Connection: close'] : []),
-    `http://${target.host}:${target.port}/`,
+    `${opts.https === true ? 'https' : 'http'}://${target.host}:${target.port}/`,
   ];
   const t = children.spawn('wrk', 'wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -2,12 +2,17 @@
 // the configs it generates (Ballast's must pass the real config loader, so schema drift breaks here
 // and not in the middle of a benchmark run).
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildConfig } from '../../config/load.js';
 import { ballastConfig } from '../../scripts/bench/ballast.js';
 import { haproxyConfig, type LbLayout } from '../../scripts/bench/haproxy.js';
 import { formatTable, medianOf, verdicts } from '../../scripts/bench/report.js';
 import type { ScenarioResult, WrkResult } from '../../scripts/bench/types.js';
+import { parseH2load } from '../../scripts/bench/h2load.js';
+import { makeBenchCert } from '../../scripts/bench/tls-cert.js';
 import { parseDuration, parseWrk } from '../../scripts/bench/wrk.js';
 
 const WRK_OUTPUT = `Running 4s test @ http://127.0.0.1:40000/
@@ -115,4 +120,40 @@ test('the HAProxy config mirrors it: same threads, listeners, servers and schedu
   assert.match(cfg, /server s1 127\.0\.0\.1:42001\n/);
   assert.equal(cfg.match(/balance roundrobin/g)?.length, 2);
   assert.doesNotMatch(cfg, /\bcheck\b/);
+});
+
+const H2LOAD_OUTPUT = `finished in 3.00s, 6428.33 req/s, 7.50MB/s
+requests: 19285 total, 19385 started, 19285 done, 19280 succeeded, 5 failed, 2 errored, 1 timeout
+status codes: 19280 2xx, 0 3xx, 4 4xx, 1 5xx
+traffic: 22.50MB (23592960) total, 1.20MB (1258291) headers (space savings 90.00%), 18.84MB (19752960) data
+`;
+
+test('h2load reports are parsed, and one where nothing succeeded is a failure', () => {
+  const r = parseH2load(H2LOAD_OUTPUT);
+  assert.equal(r.requestsPerSec, 6428.33);
+  assert.equal(r.requests, 19280);
+  assert.equal(r.non2xx3xx, 5);
+  assert.deepEqual(r.socketErrors, { connect: 0, read: 2, write: 0, timeout: 1 });
+  assert.ok(Number.isNaN(r.p50Us));
+  const none = H2LOAD_OUTPUT.replace('19280 succeeded', '0 succeeded');
+  assert.throws(() => parseH2load(none), /no request succeeded/);
+  assert.throws(() => parseH2load('connect: Connection refused'), /unexpected output/);
+});
+
+test('with a certificate (made by the openssl CLI) both balancers get an https listener over the same origins', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-cert-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cert = makeBenchCert(dir);
+  const combined = readFileSync(cert.combinedFile, 'utf8');
+  assert.match(combined, /BEGIN CERTIFICATE[\s\S]+BEGIN PRIVATE KEY/);
+  const tlsLayout: LbLayout = { ...LAYOUT, tls: { port: 40004, cert } };
+  const cfg = haproxyConfig(tlsLayout);
+  assert.ok(cfg.includes(`bind 127.0.0.1:40004 ssl crt ${cert.combinedFile} alpn h2,http/1.1\n  default_backend web\n`));
+  assert.doesNotMatch(haproxyConfig(LAYOUT), /\bssl\b/);
+  // The real loader reads and checks the files: a bad pair fails here, not mid-benchmark.
+  const config = buildConfig(ballastConfig(dir, tlsLayout, 40003), 'bench.yaml');
+  const secure = config.bootstrap.listeners.find((l) => l.name === 'secure');
+  assert.ok(secure, 'an https listener');
+  assert.match(JSON.stringify(secure.bind), /40004/);
+  assert.ok(JSON.stringify(secure).includes('"tls"'));
 });
