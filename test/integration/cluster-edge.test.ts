@@ -11,6 +11,7 @@ import { get } from '../support/http-client.js';
 import { readiness, spawnNodeProcess, waitReady, writeConfig, type NodeProcess } from '../support/node-process.js';
 import { startOrigin } from '../support/origin-server.js';
 import { startScriptedOrigin } from '../support/scripted-origin.js';
+import { eventually } from '../support/admin-cluster.js';
 
 const PASSWORD = 'cluster-edge-pw';
 const AUTH = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
@@ -25,16 +26,6 @@ interface Member {
   id: string;
   host: string;
   admin: string;
-}
-
-async function eventually<T>(what: string, limitMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not within ${limitMs}ms`);
 }
 
 test('a purge through one node clears another node; a sticky cookie survives a leader SIGKILL', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { freePort } from '../support/free-port.js';
 import { readiness, spawnNodeProcess, waitReady, writeConfig, type NodeProcess } from '../support/node-process.js';
+import { eventually } from '../support/admin-cluster.js';
 
 const PASSWORD = 'cluster-test-pw';
 const AUTH = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
@@ -73,16 +74,6 @@ async function leaderAmong(ms: Member[], limitMs: number): Promise<{ leader: Mem
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`no leader among ${ms.map((m) => m.id).join(', ')} within ${limitMs}ms`);
-}
-
-async function eventually<T>(what: string, limitMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not within ${limitMs}ms`);
 }
 
 const pool = (name: string) => ({ name, backends: [{ name: 'x', address: '127.0.0.1:9' }] });
