@@ -202,6 +202,27 @@ describe('per-route timeouts', () => {
     }
   });
 
+  it("a route's shorter idle cuts a backend that stalls mid-response, on that route only", async () => {
+    const stalling = await startBackend('stall', (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part ');
+      // undici runs bodyTimeout on timers of about 1 s resolution: the stall is well beyond that.
+      const t = setTimeout(() => res.end('rest'), 3500);
+      res.once('close', () => clearTimeout(t));
+    });
+    const routes: RouteSpec[] = [
+      { pathPrefix: '/short/', pool: 'p', timeouts: { idleMs: 200 } },
+      { pathPrefix: '/', pool: 'p' },
+    ];
+    const { port } = await startLb(spec(routes), [pool('p', [stalling])]);
+    const began = Date.now();
+    await assert.rejects(request(port, { path: '/short/x' }), /aborted|ECONNRESET|socket hang up/);
+    assert.ok(Date.now() - began < 3000, 'cut before the backend resumed');
+    const whole = await request(port, { path: '/other' });
+    assert.equal(whole.body, 'part rest');
+  });
+
   it('applies a route change live (listener update)', async () => {
     const slow = await startBackend('slow', (req, res) => {
       req.resume();
