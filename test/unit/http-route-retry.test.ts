@@ -93,9 +93,9 @@ async function startLb(s: ListenerSpec, pools: PoolRuntime[]): Promise<{ lb: Htt
   return { lb, port: lb.port() };
 }
 
-function request(port: number, opts: { path?: string; method?: string; body?: string } = {}): Promise<{ status: number; body: string }> {
+function request(port: number, opts: { path?: string; method?: string; body?: string; headers?: http.OutgoingHttpHeaders } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -145,10 +145,14 @@ describe('per-route retry', () => {
     const post = await request(port, { method: 'POST', body: 'pay once' });
     assert.equal(post.status, 503);
     assert.equal(total([bad1, bad2]), 1, 'a POST must reach one backend only');
+    // Not for its body alone: a bodiless POST is not idempotent either.
+    const empty = await request(port, { method: 'POST', headers: { 'content-length': '0' } });
+    assert.equal(empty.status, 503);
+    assert.equal(total([bad1, bad2]), 2);
     // A bodiless DELETE (idempotent) is retried: both backends see it.
     const del = await request(port, { method: 'DELETE' });
     assert.equal(del.status, 503);
-    assert.equal(total([bad1, bad2]), 3);
+    assert.equal(total([bad1, bad2]), 4);
   });
 
   it('bounds the attempts: attempts 1 on four failing backends means two tries, then the 5xx', async () => {
