@@ -3,6 +3,7 @@
 import type { PoolSpec, RouteCacheSpec, RouteSpec } from '../lb/types.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
+import { applyRouteRetry, routeRetryInput } from './route-retry.js';
 import type { PoolInput, RouteCacheInput, RouteInput } from './schema.js';
 
 export const CACHE_DEFAULTS = {
@@ -55,6 +56,7 @@ export function normalizeRoute(input: RouteInput, field: string): RouteSpec {
     if (input.pin.header !== undefined) spec.pin.header = input.pin.header.toLowerCase();
   }
   if (input.cache !== undefined) spec.cache = normalizeRouteCache(input.cache, `${field}.cache`);
+  applyRouteRetry(input, spec, field);
   return spec;
 }
 
@@ -91,5 +93,5 @@ export function routeInput(r: RouteSpec): RouteInput {
       allowCookies: r.cache.allowCookies,
     };
   }
-  return out;
+  return { ...out, ...routeRetryInput(r) };
 }

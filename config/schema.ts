@@ -5,6 +5,7 @@ import { ADDRESS_PATTERN } from './address.js';
 import { DURATION_PATTERN } from './duration.js';
 import { ListenerProtectionProps, RouteProtectionProps } from './protection-schema.js';
 import { ListenerEdgeFields } from './edge-schema.js';
+import { RouteRetryProps } from './route-retry.js';
 
 /** A string enum as a plain JSON Schema `enum` (one clear error instead of an anyOf per literal). */
 function StringEnum<T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
@@ -138,6 +139,7 @@ export const RouteInput = Type.Object(
     pin: Type.Optional(SplitPinInput),
     cache: Type.Optional(RouteCacheInput),
     ...RouteProtectionProps,
+    ...RouteRetryProps,
   },
   { additionalProperties: false },
 );

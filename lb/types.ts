@@ -436,3 +436,32 @@ export interface BackendTlsSpec {
   /** Offer h2 by ALPN to backends (next to http/1.1): gRPC and other h2-only services, trailers relayed. */
   http2?: boolean;
 }
+
+// ---- Per-route retries and timeouts (issue 7, retries) ----
+// Declaration merge: optional route fields; absent = the listener's `retries` and `timeouts`.
+
+/**
+ * What makes a retry worth trying. `connect-failure`: no backend connection (nothing was sent).
+ * `reset`: the backend closed the connection before any response. `5xx`: it answered 500-599.
+ * `timeout`: no response headers within responseHeader.
+ */
+export type RetryCondition = 'connect-failure' | 'reset' | '5xx' | 'timeout';
+
+export interface RouteRetrySpec {
+  /** Further attempts after the first, each on a backend not tried yet for this request. */
+  attempts: number;
+  on: RetryCondition[];
+  /** Methods repeated once the request may have reached a backend (connect failures retry any method). */
+  methods: string[];
+}
+
+/** Per-route overrides of the listener's timeouts (connect stays per listener: connections are pooled per backend). */
+export interface RouteTimeoutsSpec {
+  responseHeaderMs?: number;
+  idleMs?: number;
+}
+
+export interface RouteSpec {
+  retry?: RouteRetrySpec;
+  timeouts?: RouteTimeoutsSpec;
+}

@@ -15,10 +15,9 @@ import { kindFor, sendLocalReply } from './local-reply.js';
 import { originForm } from './router.js';
 import type { ClientRequest, ClientResponse, FlatHeaders, HttpTimeouts } from './types.js';
 import type { UpstreamPools } from './upstream-pools.js';
+import type { RetryPolicy } from './retry-policy.js';
+import type { RetryCondition } from '../types.js';
 import type { ResponseTap } from '../cache/types.js';
-
-/** RFC 9110 9.2.2: a repeat has the same effect, so a reset before any response may be retried. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** Error codes meaning the backend's socket ended under the request (vs. a malformed response). */
 const SOCKET_ENDED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
@@ -28,8 +27,8 @@ export interface ExchangeContext {
   picker: PoolPicker;
   upstreams: UpstreamPools;
   timeouts: HttpTimeouts;
-  /** Other backends to try when one cannot be reached. */
-  retries: number;
+  /** When to try another backend, how often, for which methods (the route's, else the listener's). */
+  retry: RetryPolicy;
   metrics: DataPlaneMetrics;
   logger: Logger;
   /** Client sockets whose request waits for backend headers, and that request (idle guard). */
@@ -137,9 +136,21 @@ export class Exchange {
     this.attempt();
   }
 
-  private attempt(): void {
+  /**
+   * Whether a failed attempt may be repeated on another backend. A connect failure sent nothing,
+   * so any method goes; after that, only the policy's methods, and only when the body can be sent
+   * again: none, or one the listener already read whole (ctx.body). A streamed body is gone.
+   */
+  private mayRetry(condition: RetryCondition): boolean {
+    const { retry } = this.ctx;
+    if (this.attempts > retry.attempts || !retry.on.has(condition)) return false;
+    if (condition === 'connect-failure') return true;
+    return retry.methods.has(this.req.method ?? '') && (!this.withBody || this.ctx.body !== undefined);
+  }
+
+  private attempt(next?: BackendLease): void {
     const { picker } = this.ctx;
-    const lease = picker.acquire(this.clientIp, this.tried);
+    const lease = next ?? picker.acquire(this.clientIp, this.tried);
     if (lease === undefined) {
       this.fail(this.lastError ?? new LbError('LB_ERR_NO_BACKEND', `no healthy backend in pool "${picker.name}"`));
       return;
@@ -163,6 +174,8 @@ export class Exchange {
     let started = false;
     let responded = false;
     let status = 0;
+    // Set when a 5xx answer is dropped for another backend's: this attempt's later events are moot.
+    let superseded = false;
     let headerTimer: NodeJS.Timeout | undefined;
     const responseHeaderMs = ctx.timeouts.responseHeaderMs;
     // Our own timer rather than undici's headersTimeout: undici runs it on its coarse "fast
@@ -195,6 +208,18 @@ export class Exchange {
       onResponseStart: (controller, statusCode, _headers, statusMessage) => {
         // 1xx interim responses (103 Early Hints) are not relayed.
         if (statusCode < 200) return;
+        if (statusCode >= 500 && this.mayRetry('5xx')) {
+          // Only when another backend can take it; otherwise the client gets this 5xx as it is.
+          const next = ctx.picker.acquire(this.clientIp, this.tried);
+          if (next !== undefined) {
+            superseded = true;
+            clearTimeout(headerTimer);
+            release('server-error');
+            controller.abort(new Error(`retrying after ${statusCode}`));
+            this.attempt(next);
+            return;
+          }
+        }
         responded = true;
         this.timing.firstByteAt = performance.now();
         status = statusCode;
@@ -224,10 +249,12 @@ export class Exchange {
         body = coding === undefined ? directSink(res, controller) : encodingSink(res, controller, coding, ctx.compression?.level ?? 5, sizeHint);
       },
       onResponseData: (controller, chunk) => {
+        if (superseded) return;
         ctx.tap?.data(chunk);
         if (body !== undefined && !body.write(chunk)) controller.pause();
       },
       onResponseEnd: (controller, trailers) => {
+        if (superseded) return;
         ctx.tap?.end();
         // An HTTP/2 client gets the backend's trailers (gRPC status); HTTP/1.1 clients never asked for them.
         if (!isH1(res)) {
@@ -238,6 +265,7 @@ export class Exchange {
         release(status >= 500 ? 'server-error' : 'ok');
       },
       onResponseError: (_controller, err) => {
+        if (superseded) return;
         clearTimeout(headerTimer);
         ctx.tap?.abort();
         body?.abort();
@@ -284,7 +312,7 @@ export class Exchange {
         ? new LbError('LB_ERR_CONNECT_TIMEOUT', `connect to ${name} timed out`, { cause: err })
         : new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed: ${code}`, { cause: err });
       // Nothing reached the backend, so any method (and an unread body) can go elsewhere.
-      if (this.attempts <= this.ctx.retries) this.attempt();
+      if (this.mayRetry('connect-failure')) this.attempt();
       else this.fail(this.lastError);
       return;
     }
@@ -304,15 +332,16 @@ export class Exchange {
       return;
     }
     if (err instanceof LbError && err.code === 'LB_ERR_RESPONSE_TIMEOUT') {
-      // The request may be executing on the backend: never repeated, whatever the method.
-      this.fail(err);
+      // The request may be executing on the backend: repeated only when the route asks for it.
+      this.lastError = err;
+      if (this.mayRetry('timeout')) this.attempt();
+      else this.fail(err);
       return;
     }
     const what = SOCKET_ENDED.has(code) ? 'closed the connection' : 'sent an invalid response';
     this.lastError = new LbError('LB_ERR_BACKEND_RESET', `${name} ${what}: ${code}`, { cause: err });
-    // Bytes were sent: only a bodiless idempotent request is safe to repeat elsewhere.
-    const repeatable = !this.withBody && IDEMPOTENT.has(this.req.method ?? '');
-    if (repeatable && this.attempts <= this.ctx.retries) this.attempt();
+    // Bytes were sent: only a replayable request of a repeatable method goes elsewhere.
+    if (this.mayRetry('reset')) this.attempt();
     else this.fail(this.lastError);
   }
 

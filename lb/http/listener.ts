@@ -32,6 +32,7 @@ import type { ResponseTap } from '../cache/types.js';
 import { requestCookie, setCookieLine } from './cookies.js';
 import { chainTaps, setCookieTap } from './response-tap.js';
 import { RouteExtras } from './route-extras.js';
+import { retryPolicy, routeTimeouts, type RetryPolicy } from './retry-policy.js';
 import { StickyPicker } from './sticky-picker.js';
 
 /**
@@ -531,7 +532,7 @@ export class HttpListener implements ListenerEngine {
       taps.push(setCookieTap(() => line));
     }
     const forward = (upstream: typeof headers, cacheTap?: ResponseTap): void => {
-      const ctx = this.exchangeContext(chosen, verdict.body);
+      const ctx = this.exchangeContext(chosen, route, verdict.body);
       ctx.tap = chainTaps(cacheTap === undefined ? taps : [cacheTap, ...taps]);
       trip.exchange = new Exchange(req, res, upstream, clientIp, ctx);
       trip.exchange.start();
@@ -584,15 +585,16 @@ export class HttpListener implements ListenerEngine {
     return r;
   }
 
-  private exchangeContext(picker: ExchangeContext['picker'], body?: Buffer): ExchangeContext {
+  private exchangeContext(picker: ExchangeContext['picker'], route: RouteSpec, body?: Buffer): ExchangeContext {
     const { metrics, logger } = this.deps;
+    const retry = retryPolicy(this.spec, route);
     return {
       body,
       listener: this.name,
       picker,
       upstreams: this.upstreams,
-      timeouts: this.spec.timeouts,
-      retries: this.spec.retries,
+      timeouts: routeTimeouts(this.spec, route),
+      retry,
       metrics,
       logger,
       awaitingBackend: this.awaitingBackend,
@@ -666,8 +668,8 @@ export class HttpListener implements ListenerEngine {
     new Tunnel(req, socket, head, headers, clientIp, {
       listener: this.name,
       picker,
-      timeouts: this.spec.timeouts,
-      retries: this.spec.retries,
+      timeouts: routeTimeouts(this.spec, route),
+      retries: tunnelRetries(retryPolicy(this.spec, route)),
       metrics: this.deps.metrics,
       logger: this.deps.logger,
       upstreamSockets: this.upstreamSockets,
@@ -692,4 +694,9 @@ export class HttpListener implements ListenerEngine {
     }
     socket.destroy();
   }
+}
+
+/** An upgrade is retried only before it reaches a backend (a 101 cannot be replayed). */
+function tunnelRetries(policy: RetryPolicy): number {
+  return policy.on.has('connect-failure') ? policy.attempts : 0;
 }
