@@ -123,11 +123,13 @@ test('three nodes agree; the leader dies and is replaced; restarts catch up from
   rmSync(join((survivor.config['node'] as { dataDir: string }).dataDir, 'raft'), { recursive: true, force: true });
   for (let i = 0; i < 30; i++) assert.equal((await api(next.leader, 'PATCH', '/pools/web/backends/a', { weight: (i % 5) + 1 })).status, 200);
   assert.equal((await api(next.leader, 'POST', '/pools', pool('after-wipe'))).status, 201);
-  start(survivor);
+  const rejoined = start(survivor);
   await eventually('wiped node has state written before and after its wipe', 30_000, async () => {
     const a = await api(survivor, 'GET', '/pools/before-kill');
     const b = await api(survivor, 'GET', '/pools/after-wipe');
     return a.status === 200 && b.status === 200 ? true : undefined;
+  }).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\n--- ${survivor.id} said:\n${rejoined.output().slice(-3000)}`);
   });
 
   // A write forwarded to a leader that freezes (SIGSTOP: its sockets stay open, so nothing tells the
