@@ -55,7 +55,10 @@ export class LinuxVipDriver implements VipDriver {
     return this.serialize(async () => {
       // A gate left by a move that never finished (a crash mid-move) would black-hole every new
       // connection to the holder: it goes before the address may be raised, or the raise fails.
-      const [prefix] = await Promise.all([this.heldPrefix(), this.gate.open()]);
+      // One after the other: heldPrefix names a missing interface (VIP_ERR_NO_INTERFACE); run side
+      // by side, tc's own "Cannot find device" could win the race and hide that.
+      const prefix = await this.heldPrefix();
+      await this.gate.open();
       if (prefix === null) {
         try {
           await this.ip(['addr', 'add', this.vip.cidr, 'dev', this.interface]);
