@@ -1,5 +1,8 @@
 # The Ballast appliance image: Debian 12 + Node.js + Ballast under /opt/ballast as a systemd service,
-# configured at first boot from cloud-init user-data, so one image serves every node of a cluster.
+# configured at first boot from its seed (NoCloud user-data or a config drive), so one image serves every
+# node of a cluster. From the debootstrap disk (the default), scripts/image/base.sh has already installed
+# everything natively: the emulated VM only boots, proves the install on a running system (verify.sh)
+# and forgets the build's identity (cleanup.sh). From Debian's cloud image, install.sh runs in the VM.
 #
 # Written for Debian's packer 1.6.6 (HCL2 without `packer init` or `required_plugins`; the qemu builder
 # and the vagrant post-processor are built in). `npm run image` (scripts/image/build.sh) stages the
@@ -86,7 +89,7 @@ variable "vm_name" {
 variable "boot_wait_timeout" {
   type        = string
   default     = "15m"
-  description = "How long packer waits for SSH: a TCG boot with cloud-init's first run takes about a minute here."
+  description = "How long packer waits for SSH: a TCG boot of the debootstrap disk takes about a minute here."
 }
 
 locals {
@@ -97,6 +100,15 @@ locals {
   # Debian's cloud image lacks arping, which install.sh fetches with apt.
   restrict = local.from_cloud ? "off" : "on"
   netdev   = "user,id=user.0,restrict=${local.restrict},hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"
+  # The debootstrap disk has Ballast installed already (base.sh, natively): nothing big crosses SSH.
+  uploads = local.from_cloud ? [
+    var.app_tarball,
+    var.node_binary,
+    "${path.root}/files/ballast.service",
+    "${path.root}/files/60-ballast.conf",
+    "${path.root}/files/ballast.yaml.example",
+  ] : ["${path.root}/files/ballast.service"]
+  install = local.from_cloud ? "${path.root}/provision/install.sh" : "${path.root}/provision/verify.sh"
 }
 
 source "qemu" "ballast" {
@@ -115,6 +127,7 @@ source "qemu" "ballast" {
   memory           = var.memory
   headless         = true
   vnc_bind_address = "127.0.0.1"
+  boot_wait        = "1s"
   # The seed that lets packer in: root's authorized key, nothing else. cleanup.sh removes it from the image.
   cd_files = ["${var.seed_dir}/user-data", "${var.seed_dir}/meta-data"]
   cd_label = "cidata"
@@ -136,7 +149,7 @@ source "qemu" "ballast" {
 }
 
 build {
-  description = "Ballast appliance: Debian 12, Node.js, /opt/ballast, ballast.service, first-boot config from cloud-init."
+  description = "Ballast appliance: Debian 12, Node.js, /opt/ballast, ballast.service, first-boot config from the seed."
 
   # The appliance image: packer build -only=qemu.ballast
   source "source.qemu.ballast" {
@@ -155,13 +168,7 @@ build {
   }
 
   provisioner "file" {
-    sources = [
-      var.app_tarball,
-      var.node_binary,
-      "${path.root}/files/ballast.service",
-      "${path.root}/files/60-ballast.conf",
-      "${path.root}/files/ballast.yaml.example",
-    ]
+    sources     = local.uploads
     destination = "/tmp/ballast-upload/"
   }
 
@@ -175,7 +182,7 @@ build {
   }
 
   provisioner "shell" {
-    script = "${path.root}/provision/install.sh"
+    script = local.install
   }
 
   provisioner "shell" {

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Runs inside the image being built (as root, from packer): installs Node.js, Ballast under /opt/ballast,
-# the `ballast` system user, the systemd unit and the sysctls. The uploads are in /tmp/ballast-upload.
+# Installs Node.js, Ballast under /opt/ballast, the `ballast` system user, the systemd unit, the sysctls
+# and (when uploaded) the first-boot program. The uploads are in /tmp/ballast-upload. Runs natively in
+# the image's chroot (scripts/image/base.sh, the fast path), or inside a booted VM (packer from Debian's
+# cloud image, Vagrant's VirtualBox provider).
 set -euo pipefail
 up=/tmp/ballast-upload
 export DEBIAN_FRONTEND=noninteractive
+
+in_chroot=0
+if systemd-detect-virt --chroot >/dev/null 2>&1; then in_chroot=1; fi
 
 # The build's own cloud-init run (it authorized packer's key) must be over before anything is changed.
 cloud-init status --wait >/dev/null 2>&1 || true
@@ -38,8 +43,16 @@ install -d -m 0750 -o root -g ballast /etc/ballast
 install -m 0640 -o root -g ballast "$up/ballast.yaml.example" /etc/ballast/ballast.yaml.example
 install -m 0644 "$up/ballast.service" /etc/systemd/system/ballast.service
 install -m 0644 "$up/60-ballast.conf" /etc/sysctl.d/60-ballast.conf
-systemctl daemon-reload
+if [ -f "$up/firstboot.mjs" ]; then
+  install -D -m 0644 "$up/firstboot.mjs" /usr/local/lib/ballast/firstboot.mjs
+  install -m 0644 "$up/ballast-firstboot.service" /etc/systemd/system/ballast-firstboot.service
+  systemctl enable ballast-firstboot.service
+fi
 systemctl enable ballast.service
-sysctl -q -p /etc/sysctl.d/60-ballast.conf
+# In a chroot, sysctl would set the build host's kernel and there is no systemd to reload.
+if [ "$in_chroot" = 0 ]; then
+  systemctl daemon-reload
+  sysctl -q -p /etc/sysctl.d/60-ballast.conf
+fi
 
 echo "install: $(cat /opt/ballast/VERSION 2>/dev/null || echo ballast) with node $node_version"

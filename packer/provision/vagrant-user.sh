@@ -13,8 +13,5 @@ chown vagrant:vagrant /home/vagrant/.ssh/authorized_keys
 chmod 0600 /home/vagrant/.ssh/authorized_keys
 printf 'vagrant ALL=(ALL) NOPASSWD:ALL\n' >/etc/sudoers.d/vagrant
 chmod 0440 /etc/sudoers.d/vagrant
-# A Vagrant machine boots without a cloud-init seed, so cloud-init renders no network config: DHCP on
-# the first NIC (Vagrant's management network) must be there by itself, and Vagrant configures the
-# private networks; cloud-init keeps its hands off the network.
-printf 'auto eth0\niface eth0 inet dhcp\n' >/etc/network/interfaces.d/eth0
-printf 'network: {config: disabled}\n' >/etc/cloud/cloud.cfg.d/99-vagrant-network.cfg
+# A Vagrant machine boots without a seed: the image's networkd default (DHCP on every NIC) brings up
+# Vagrant's management NIC, and Vagrant writes its own networkd units for the private networks.

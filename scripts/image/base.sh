@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Builds the appliance's base disk: debootstrap of Debian 12 into a rootfs, then a bootable qcow2 from it.
+# Builds the disk packer starts from: debootstrap of Debian 12 into a rootfs, the OS packages and settings
+# (cached: a second run reuses them), then Ballast installed into it (APP_UPLOAD), then a bootable qcow2.
+# Everything heavy happens here, natively in a chroot; under packer's emulated VM only what needs a
+# booted system is left (packer/provision/verify.sh, cleanup.sh).
 #
 # Usage: scripts/image/base.sh OUTPUT.qcow2
-# Env:   BASE_MIRROR  Debian mirror (default: the first Debian URI in apt's configured sources)
-#        BASE_SIZE_MB disk size in MiB (default 2048; cloud-init grows the root filesystem to fit a larger disk)
+# Env:   APP_UPLOAD   directory with what packer/provision/install.sh installs (ballast-app.tar.gz, node,
+#                     the unit files, install.sh itself; build.sh stages it). Unset: an OS-only disk.
+#        BASE_MIRROR  Debian mirror (default: the first Debian URI in apt's configured sources)
+#        BASE_SIZE_MB disk size in MiB (default 2048; first boot grows the root filesystem to a larger disk)
 #        BASE_WORK    scratch directory (default: next to OUTPUT)
+#        BASE_FRESH   1 = debootstrap and install the OS again even when the cached rootfs is current
 #
 # No loop device, no mount: `mkfs.ext4 -d` writes the rootfs straight into the partition of a raw file
 # (`-E offset`), and GRUB's boot.img and a core.img made by grub-mkimage are written into the MBR and the gap
@@ -15,6 +21,7 @@ out=$(realpath -m "${1:?usage: base.sh OUTPUT.qcow2}")
 suite=bookworm
 size_mb=${BASE_SIZE_MB:-2048}
 work=${BASE_WORK:-$(dirname "$out")/base-work}
+files=$(cd "$(dirname "$0")/../../packer/files" && pwd)
 part_start=2048 # sectors: 1 MiB, the usual alignment; GRUB's core.img lives in sectors 1..2047
 
 log() { printf 'base: %s\n' "$*" >&2; }
@@ -52,16 +59,22 @@ trap cleanup_mounts EXIT
 packages=(
   # boot and init
   linux-image-cloud-amd64 initramfs-tools grub-pc-bin systemd-sysv udev dbus e2fsprogs
-  # network: ifupdown is what cloud-init renders to on Debian 12, and what Vagrant configures
-  ifupdown isc-dhcp-client iproute2 iputils-ping iputils-arping netbase
-  # access and first boot
-  openssh-server sudo cloud-init cloud-guest-utils ca-certificates
-  # Node.js (copied in by the packer build) links libstdc++
+  # network: systemd-networkd (part of systemd) configures the NICs; no ifupdown/dhclient shell scripts,
+  # which took half a minute of DHCP under emulation
+  iproute2 iputils-ping iputils-arping netbase
+  # access; first boot (ballast-firstboot, not cloud-init) needs blkid/mount/sfdisk/partx/resize2fs
+  openssh-server sudo ca-certificates fdisk util-linux
+  # Node.js (copied in from the build host) links libstdc++
   libstdc++6
   procps less
 )
+# The cached rootfs is reused only if it was made from this list and this script.
+stamp=$( { printf '%s\n' "${packages[@]}"; cat "$0"; } | sha256sum | cut -c1-16)
 
 started=$(date +%s)
+if [ "${BASE_FRESH:-0}" = 1 ] || [ "$(cat "$work/os.done" 2>/dev/null)" != "$stamp" ]; then
+  rm -f "$work/debootstrap.done" "$work/os.done"
+fi
 # debootstrap lays down minbase only: its resolver does not follow virtual packages (cloud-init's
 # python3-cryptography needs python3-cffi-backend-api-*), so apt inside the chroot installs the rest.
 if [ -e "$work/debootstrap.done" ]; then
@@ -78,6 +91,8 @@ fi
 mount --bind /proc "$rootfs/proc"
 mount --bind /sys "$rootfs/sys"
 mount --bind /dev "$rootfs/dev"
+
+os_stage() {
 # No service starts inside the chroot while packages install.
 printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
 chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
@@ -90,8 +105,6 @@ log "installing ${#packages[@]} packages with apt in the chroot"
 rm -f "$rootfs/usr/sbin/policy-rc.d"
 log "packages installed at $(($(date +%s) - started)) s"
 
-uuid=$(cat /proc/sys/kernel/random/uuid)
-
 # --- configure the rootfs -------------------------------------------------------------------------
 echo ballast >"$rootfs/etc/hostname"
 cat >"$rootfs/etc/hosts" <<'EOF'
@@ -99,72 +112,39 @@ cat >"$rootfs/etc/hosts" <<'EOF'
 127.0.1.1 ballast
 ::1 localhost ip6-localhost ip6-loopback
 EOF
-cat >"$rootfs/etc/fstab" <<EOF
-UUID=$uuid / ext4 errors=remount-ro 0 1
-EOF
 cat >"$rootfs/etc/apt/sources.list" <<EOF
 deb http://deb.debian.org/debian $suite main
 deb http://deb.debian.org/debian $suite-updates main
 deb http://deb.debian.org/debian-security $suite-security main
 EOF
-cat >"$rootfs/etc/network/interfaces" <<'EOF'
-# cloud-init writes the NICs' stanzas into interfaces.d (DHCP on the first NIC when nothing says otherwise)
-auto lo
-iface lo inet loopback
-
-source /etc/network/interfaces.d/*
+# Network: systemd-networkd, DHCP on every NIC unless the seed's network-config says otherwise.
+install -m 0644 "$files/80-ballast-dhcp.network" "$rootfs/etc/systemd/network/80-ballast-dhcp.network"
+mkdir -p "$rootfs/etc/systemd/system/sockets.target.wants" "$rootfs/etc/systemd/system/network-online.target.wants" \
+  "$rootfs/etc/systemd/system/multi-user.target.wants"
+ln -sf /lib/systemd/system/systemd-networkd.service "$rootfs/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+ln -sf /lib/systemd/system/systemd-networkd.socket "$rootfs/etc/systemd/system/sockets.target.wants/systemd-networkd.socket"
+ln -sf /lib/systemd/system/systemd-networkd-wait-online.service "$rootfs/etc/systemd/system/network-online.target.wants/systemd-networkd-wait-online.service"
+# Online = one NIC configured, and never more than 30 s: a node with an unplugged second NIC still starts.
+mkdir -p "$rootfs/etc/systemd/system/systemd-networkd-wait-online.service.d"
+cat >"$rootfs/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf" <<'EOF'
+[Service]
+ExecStart=
+ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30
 EOF
 
-# cloud-init: only the sources a Ballast node can meet, so a boot never waits on a metadata service probe.
-mkdir -p "$rootfs/etc/cloud/cloud.cfg.d"
-cat >"$rootfs/etc/cloud/cloud.cfg.d/90-ballast.cfg" <<'EOF'
-# Ballast appliance: a NoCloud seed (label cidata) or an OpenStack config drive, else nothing.
-datasource_list: [NoCloud, ConfigDrive, None]
-# Grow the root partition and filesystem to the disk the VM was given.
-growpart: { mode: auto, devices: ["/"] }
-resize_rootfs: true
-# No locales package in the image: C.UTF-8 is built into glibc.
-locale: false
-# Only the modules an appliance uses: every one costs seconds under software emulation. write_files and
-# users/ssh run in the first stage, before ballast.service (After=cloud-init.service) starts.
-cloud_init_modules:
-  - seed_random
-  - bootcmd
-  - write_files
-  - growpart
-  - resizefs
-  - set_hostname
-  - update_hostname
-  - update_etc_hosts
-  - users_groups
-  - ssh
-cloud_config_modules:
-  - set_passwords
-  - timezone
-  - runcmd
-cloud_final_modules:
-  - write_files_deferred
-  - scripts_per_once
-  - scripts_per_boot
-  - scripts_per_instance
-  - scripts_user
-  - ssh_authkey_fingerprints
-  - final_message
-  - power_state_change
-EOF
-
-# sshd: keys only. Host keys are made per machine at boot (cloud-init regenerates them per instance,
-# ssh-keygen -A covers a boot without cloud-init), never baked into the image.
+# sshd: keys only. Its host key is made per machine at first start, never baked into the image; one
+# ed25519 key only, since an RSA-3072 key alone takes many seconds to generate under emulation.
 mkdir -p "$rootfs/etc/ssh/sshd_config.d" "$rootfs/etc/systemd/system/ssh.service.d"
 cat >"$rootfs/etc/ssh/sshd_config.d/50-ballast.conf" <<'EOF'
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 UseDNS no
+HostKey /etc/ssh/ssh_host_ed25519_key
 EOF
 cat >"$rootfs/etc/systemd/system/ssh.service.d/host-keys.conf" <<'EOF'
 [Service]
-ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/bin/sh -c 'test -s /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key'
 EOF
 rm -f "$rootfs"/etc/ssh/ssh_host_*
 
@@ -183,6 +163,31 @@ rm -f "$rootfs/var/lib/dbus/machine-id"
 chroot "$rootfs" update-initramfs -u -k all >/dev/null 2>&1
 chroot "$rootfs" apt-get clean
 rm -rf "$rootfs/debootstrap" "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/log/*.log "$rootfs"/tmp/*
+
+}
+
+if [ "$(cat "$work/os.done" 2>/dev/null)" = "$stamp" ]; then
+  log "reusing the OS in $rootfs (BASE_FRESH=1 makes it again)"
+else
+  os_stage
+  echo "$stamp" >"$work/os.done"
+fi
+
+# Each disk gets its own filesystem UUID, which fstab and GRUB find the root by.
+uuid=$(cat /proc/sys/kernel/random/uuid)
+cat >"$rootfs/etc/fstab" <<EOF
+UUID=$uuid / ext4 errors=remount-ro 0 1
+EOF
+
+# --- Ballast, installed natively in the chroot ------------------------------------------------------
+if [ -n "${APP_UPLOAD:-}" ]; then
+  rm -rf "$rootfs/tmp/ballast-upload"
+  cp -a "$APP_UPLOAD" "$rootfs/tmp/ballast-upload"
+  chroot "$rootfs" /bin/bash /tmp/ballast-upload/install.sh >"$work/install.log" 2>&1 ||
+    { tail -n 30 "$work/install.log" >&2; exit 1; }
+  rm -rf "$rootfs/tmp/ballast-upload"
+  log "$(tail -n 1 "$work/install.log") (in the chroot, at $(($(date +%s) - started)) s)"
+fi
 
 # GRUB: a static config through Debian's /vmlinuz and /initrd.img links, which kernel upgrades keep pointing
 # at the newest kernel, so no update-grub is ever needed.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `npm run image`: builds the Ballast appliance image end to end, offline but for Debian's mirror:
-# app tarball (app.sh) -> base disk (base.sh, cached) -> packer qemu build -> packer/output/image/ballast.qcow2
+# app tarball (app.sh) -> disk with the OS (cached) and Ballast installed natively in a chroot (base.sh)
+# -> packer qemu build (boot, verify, clean) -> packer/output/image/ballast.qcow2
 #
 # Env: IMAGE_ACCEL       qemu accelerator for packer: tcg (default) or kvm
-#      IMAGE_REBUILD_BASE 1 = debootstrap again even if packer/output/base/base.qcow2 exists
+#      IMAGE_REBUILD_BASE 1 = debootstrap and install the OS again even if the cached rootfs is current
 #      IMAGE_VAGRANT_BOX  1 = also build the libvirt Vagrant box (packer/output/image-vagrant/ballast-libvirt.box),
 #                        only = build just the box (one VM instead of two)
 #      APP_REF           build Ballast from this git commit (e.g. HEAD) instead of the work tree
@@ -23,12 +24,19 @@ step=$(date +%s)
 bash "$root/scripts/image/app.sh" "$out/app/ballast-app.tar.gz"
 app_s=$(since "$step")
 
+# What install.sh installs into the rootfs: the app, this machine's node, the units, the first-boot program.
+upload=$out/upload
+rm -rf "$upload"
+mkdir -p "$upload"
+cp "$out/app/ballast-app.tar.gz" "$upload/"
+cp "$(readlink -f "$(command -v node)")" "$upload/node"
+cp "$root"/packer/files/{ballast.service,60-ballast.conf,ballast.yaml.example,ballast-firstboot.service} "$root/packer/provision/install.sh" "$upload/"
+"$root/node_modules/.bin/esbuild" "$root/scripts/image/firstboot/main.ts" --bundle --platform=node --format=esm \
+  --target=node20 --log-level=warning --outfile="$upload/firstboot.mjs"
+
 step=$(date +%s)
-if [ "${IMAGE_REBUILD_BASE:-0}" = 1 ] || [ ! -f "$out/base/base.qcow2" ]; then
-  bash "$root/scripts/image/base.sh" "$out/base/base.qcow2"
-else
-  log "reusing $out/base/base.qcow2 (IMAGE_REBUILD_BASE=1 makes it again)"
-fi
+BASE_FRESH=${IMAGE_REBUILD_BASE:-0} APP_UPLOAD=$upload bash "$root/scripts/image/base.sh" "$out/base/base.qcow2"
+rm -rf "$upload"
 base_s=$(since "$step")
 
 # The build's throwaway key: packer logs in as root with it; cleanup.sh removes it from the image.
@@ -38,8 +46,6 @@ mkdir -p "$build"
 ssh-keygen -q -t ed25519 -N '' -C ballast-image-build -f "$build/key"
 cat >"$build/user-data" <<EOF
 #cloud-config
-disable_root: false
-ssh_pwauth: false
 ssh_authorized_keys:
   - $(cat "$build/key.pub")
 EOF
@@ -55,6 +61,7 @@ step=$(date +%s)
 log "packer build -only=$only (accelerator $accel)"
 export PACKER_CACHE_DIR=$out/packer-cache
 export CHECKPOINT_DISABLE=1
+set +e
 (
   cd "$root"
   packer build -force -color=false -parallel-builds=1 -only="$only" \
@@ -66,7 +73,11 @@ export CHECKPOINT_DISABLE=1
     -var "ssh_private_key_file=$build/key" \
     -var "output_dir=$out/image" \
     packer/ballast.pkr.hcl
-) >"$out/packer.log" 2>&1 || { tail -n 40 "$out/packer.log" >&2; log "packer failed: $out/packer.log"; exit 1; }
+) 2>&1 | while IFS= read -r line; do printf '%(%H:%M:%S)T %s\n' -1 "$line"; done >"$out/packer.log"
+rc=${PIPESTATUS[0]}
+set -e
+# Each packer line carries the time it was seen: where the packer minutes go is in the log itself.
+if [ "$rc" -ne 0 ]; then tail -n 40 "$out/packer.log" >&2; log "packer failed: $out/packer.log"; exit 1; fi
 packer_s=$(since "$step")
 rm -rf "$build"
 
