@@ -110,6 +110,8 @@ export function planFromSeed(seed: SeedFiles): FirstBootPlan {
       }
     }
   }
+  // The short name: an FQDN from meta-data keeps its first label (the image has no resolver to serve the rest).
+  if (plan.hostname !== null) plan.hostname = plan.hostname.split('.')[0] ?? plan.hostname;
   if (plan.hostname !== null && !/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/.test(plan.hostname)) throw new FirstBootError('IMAGE_ERR_SEED', `hostname ${plan.hostname} is not a host name`);
   if (seed.networkConfig !== null && seed.networkConfig.trim() !== '') plan.network = networkUnits(yamlDoc(seed.networkConfig, 'network-config'));
   return plan;
