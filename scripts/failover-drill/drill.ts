@@ -14,6 +14,8 @@ export interface DrillOptions {
   url: string;
   /** Kills the daemon on the leader's host. Default: systemctl kill --signal=SIGKILL ballast. */
   kill?: readonly string[];
+  /** Fails the leader some other way instead of `kill` (power its VM off, say). */
+  fail?: (leader: Host) => Promise<void>;
   /** Bound on the new leader showing up. Default 60 s. */
   electionTimeoutMs?: number;
   /** How long the client keeps going after the new leader is seen (to see it recover). Default 5 s. */
@@ -23,6 +25,8 @@ export interface DrillOptions {
 
 export interface DrillReport {
   oldLeader: string;
+  /** Operator's clock (epoch ms) when the kill was sent. */
+  killedAt: number;
   newLeader: string | null;
   /** Operator's clock, kill command sent -> a new leader answers (includes SSH round trips). */
   electionMs: number | null;
@@ -57,7 +61,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   log(`client up; killing ${oldLeader}'s daemon`);
   const [cmd, ...args] = options.kill ?? ['systemctl', 'kill', '--signal=SIGKILL', 'ballast'];
   const tKill = Date.now();
-  await victim.target.host.exec(cmd!, args);
+  if (options.fail) await options.fail(victim.target.host);
+  else await victim.target.host.exec(cmd!, args);
   let newLeader: string | null = null;
   let electionMs: number | null = null;
   let vipHolder: string | null = null;
@@ -80,6 +85,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const gap = longestGap(samples);
   return {
     oldLeader,
+    killedAt: tKill,
     newLeader,
     electionMs,
     vipHolder,
