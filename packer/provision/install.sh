@@ -7,8 +7,10 @@ set -euo pipefail
 up=/tmp/ballast-upload
 export DEBIAN_FRONTEND=noninteractive
 
+# In a chroot, / is not PID 1's root (systemd-detect-virt --chroot said no in the build's chroot here,
+# where the build host itself is a container without systemd).
 in_chroot=0
-if systemd-detect-virt --chroot >/dev/null 2>&1; then in_chroot=1; fi
+if [ "$(stat -c %d:%i /)" != "$(stat -Lc %d:%i /proc/1/root 2>/dev/null || echo none)" ]; then in_chroot=1; fi
 
 # The build's own cloud-init run (it authorized packer's key) must be over before anything is changed.
 cloud-init status --wait >/dev/null 2>&1 || true
