@@ -31,8 +31,10 @@ mkdir -p "$upload"
 cp "$out/app/ballast-app.tar.gz" "$upload/"
 cp "$(readlink -f "$(command -v node)")" "$upload/node"
 cp "$root"/packer/files/{ballast.service,60-ballast.conf,ballast.yaml.example,ballast-firstboot.service} "$root/packer/provision/install.sh" "$upload/"
+# One file with yaml inside; yaml is CommonJS, so the ESM bundle needs a real `require` for Node's builtins.
 "$root/node_modules/.bin/esbuild" "$root/scripts/image/firstboot/main.ts" --bundle --platform=node --format=esm \
-  --target=node20 --log-level=warning --outfile="$upload/firstboot.mjs"
+  --target=node20 --log-level=warning --outfile="$upload/firstboot.mjs" \
+  --banner:js="import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
 
 step=$(date +%s)
 BASE_FRESH=${IMAGE_REBUILD_BASE:-0} APP_UPLOAD=$upload bash "$root/scripts/image/base.sh" "$out/base/base.qcow2"
