@@ -49,6 +49,12 @@ async function growRoot(): Promise<void> {
   const m = /^(\/dev\/[a-z]+?)(p?)(\d+)$/.exec(source);
   if (!m) return log(`root on ${source}: not grown`);
   const [disk, part] = [m[1]!, m[3]!];
+  // Usually the VM's disk is the image's size: sysfs says so without a process (each costs ~1 s emulated).
+  const sys = (p: string): Promise<number> => readFile(p, 'utf8').then(Number);
+  const diskName = disk.slice('/dev/'.length);
+  const partName = source.slice('/dev/'.length);
+  const [diskSectors, start, size] = await Promise.all([sys(`/sys/class/block/${diskName}/size`), sys(`/sys/class/block/${partName}/start`), sys(`/sys/class/block/${partName}/size`)]);
+  if (start + size + 2048 >= diskSectors) return;
   const sectors = async (): Promise<string> => (await run('lsblk', ['-bno', 'SIZE', source])).stdout.trim();
   const before = await sectors();
   // What growpart does, without its Python: sfdisk moves the partition's end to the disk's end (the
