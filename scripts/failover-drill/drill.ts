@@ -18,6 +18,8 @@ export interface DrillOptions {
   fail?: (leader: Host) => Promise<void>;
   /** Bound on the new leader showing up. Default 60 s. */
   electionTimeoutMs?: number;
+  /** How long to keep looking for the leader before the drill starts. Default 120 s. */
+  leaderLookMs?: number;
   /** How long the client keeps going after the new leader is seen (to see it recover). Default 5 s. */
   settleMs?: number;
   log?: (line: string) => void;
@@ -43,7 +45,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const log = options.log ?? (() => undefined);
   const nodes: MemberNode[] = [];
   for (const target of options.nodes) nodes.push({ target, access: await readNodeAccess(target) });
-  const before = await leaderView(nodes);
+  // One view can miss under load (each look is an HTTP request made from the node, with its own bound):
+  // look again for a while before calling the cluster leaderless.
+  let before = await leaderView(nodes);
+  const lookUntil = Date.now() + (options.leaderLookMs ?? 120_000);
+  while (before?.leader == null && Date.now() < lookUntil) {
+    await sleep(2000);
+    before = await leaderView(nodes);
+  }
   if (before?.leader == null) throw new Error('drill: no leader before the drill');
   const oldLeader = before.leader;
   const victim = nodes.find((n) => n.access.id === oldLeader)!;
