@@ -11,6 +11,7 @@
 #        BASE_SIZE_MB disk size in MiB (default 2048; first boot grows the root filesystem to a larger disk)
 #        BASE_WORK    scratch directory (default: next to OUTPUT)
 #        BASE_FRESH   1 = debootstrap and install the OS again even when the cached rootfs is current
+#        BASE_OS_ONLY 1 = stop once the OS rootfs is made (build.sh makes it while the app compiles)
 #
 # No loop device, no mount: `mkfs.ext4 -d` writes the rootfs straight into the partition of a raw file
 # (`-E offset`), and GRUB's boot.img and a core.img made by grub-mkimage are written into the MBR and the gap
@@ -177,6 +178,10 @@ if [ "$(cat "$work/os.done" 2>/dev/null)" = "$stamp" ]; then
 else
   os_stage
   echo "$stamp" >"$work/os.done"
+fi
+if [ "${BASE_OS_ONLY:-0}" = 1 ]; then
+  log "OS ready in $rootfs at $(($(date +%s) - started)) s"
+  exit 0
 fi
 
 # Each disk gets its own filesystem UUID, which fstab and GRUB find the root by.
