@@ -51,6 +51,15 @@ export class SshHost implements Host {
   ) {
     this.name = options.name;
     this.address = options.address ?? options.host;
+    // ssh2 emits 'error' on the client when the peer vanishes (a VM powered off, a keepalive timeout);
+    // unheard, that would end the whole process. The host is closed from then on: calls say so.
+    const client = ssh.connection as unknown as { on(event: 'error' | 'close', listener: () => void): void } | null;
+    client?.on('error', () => {
+      this.closed = true;
+    });
+    client?.on('close', () => {
+      this.closed = true;
+    });
   }
 
   static async connect(options: SshHostOptions): Promise<SshHost> {
@@ -64,8 +73,10 @@ export class SshHost implements Host {
         ...(options.privateKey !== undefined ? { privateKey: options.privateKey } : {}),
         ...(options.hostVerifier !== undefined ? { hostVerifier: options.hostVerifier } : {}),
         readyTimeout: options.connectTimeoutMs ?? 20_000,
-        keepaliveInterval: 5000,
-        keepaliveCountMax: 3,
+        // A VM under software emulation on a busy machine can stall for tens of seconds: 60 s of silence
+        // before the connection is given up.
+        keepaliveInterval: 10_000,
+        keepaliveCountMax: 6,
       });
     } catch (err) {
       ssh.dispose();

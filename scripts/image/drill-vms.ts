@@ -138,13 +138,16 @@ async function scenario(name: string, nodes: DeployTarget[], client: NetnsHost, 
   const old = vms.find((v) => v.id === drill.oldLeader)!;
   const after = arp.samples.slice(mark);
   const takeover = after.find((s) => s.at >= drill.killedAt && s.macs.some((m) => m !== old.mac));
-  return {
+  const result = {
     name,
     drill,
     vipTakeoverMs: takeover ? takeover.at - drill.killedAt : null,
     dualAnswers: after.filter((s) => s.macs.length > 1).length,
     arpProbes: after.length,
   };
+  // Said at once: a later failure must not lose what this scenario measured.
+  log(`${name}: ${JSON.stringify(result)}`);
+  return result;
 }
 
 async function main(): Promise<number> {
