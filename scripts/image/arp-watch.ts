@@ -1,6 +1,7 @@
 // Watches who answers ARP for an address on a bridge, from the bridge's own namespace: what the network
-// sees of the VIP (one MAC, two, none), without asking the VMs. Each probe is one `arping -b -w 1` round,
-// broadcast throughout (after a first reply arping would otherwise ask only the MAC that answered).
+// sees of the VIP (one MAC, two, none), without asking the VMs. Each probe is one `arping -b -w 1` round
+// (about a second: this iputils arping takes whole-second intervals only), broadcast throughout (after a
+// first reply arping would otherwise ask only the MAC that answered).
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -12,6 +13,8 @@ export interface ArpSample {
   at: number;
   /** Distinct MACs that answered, lower case. */
   macs: string[];
+  /** False when arping itself failed (no "Sent" summary): such a probe says nothing about the VIP. */
+  ok: boolean;
 }
 
 export interface ArpWatch {
@@ -33,8 +36,8 @@ export function watchArp(address: string, iface: string, options: { maxMs?: numb
   const loop = (async (): Promise<void> => {
     while (!stopped && Date.now() < until) {
       // arping exits 1 when nobody answered: that is a sample too (no holder).
-      const r = await run('arping', ['-b', '-w', '1', '-i', '0.2', '-I', iface, address], { timeout: 5000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
-      samples.push({ at: Date.now(), macs: replyMacs(r.stdout) });
+      const r = await run('arping', ['-b', '-w', '1', '-I', iface, address], { timeout: 5000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+      samples.push({ at: Date.now(), macs: replyMacs(r.stdout), ok: /^Sent \d+ probe/m.test(r.stdout) });
       await sleep(50);
     }
   })();

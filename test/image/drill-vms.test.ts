@@ -33,6 +33,7 @@ interface Scenario {
   vipTakeoverMs: number | null;
   dualAnswers: number;
   arpProbes: number;
+  arpFailed: number;
 }
 
 test('drill on three image VMs: a new leader takes the VIP, the client recovers, the VIP never answers from two VMs', { skip, timeout: 60 * 60_000 }, async () => {
@@ -52,7 +53,7 @@ test('drill on three image VMs: a new leader takes the VIP, the client recovers,
       assert.ok(s.drill.newLeader !== null, `${s.name}: no new leader`);
       assert.ok(s.drill.recovered, `${s.name}: the client did not recover`);
       assert.ok(s.vipTakeoverMs !== null, `${s.name}: the VIP never answered from another VM`);
-      assert.ok(s.arpProbes > 0);
+      assert.ok(s.arpProbes > 0 && s.arpFailed === 0, `${s.name}: ${s.arpProbes} ARP probes ran, ${s.arpFailed} failed`);
       assert.equal(s.dualAnswers, 0, `${s.name}: the VIP answered from two VMs in ${s.dualAnswers} probe(s)`);
     }
     assert.equal(code, 0);
