@@ -1,10 +1,11 @@
 // ListenerTls: the TLS side of an HTTP listener: its certificates, session-ticket keys, HTTP/2
-// front, HTTP -> HTTPS redirect companion, and the ALPN split of new TLS sockets between them.
+// front, HTTP -> HTTPS redirect companion, OCSP staples, and the ALPN split of new TLS sockets.
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ListenerCertificates } from '../tls/listener-certificates.js';
+import { OcspStapler } from '../tls/ocsp-stapler.js';
 import { TicketKeyRotation } from '../tls/ticket-keys.js';
 import type { ListenerSpec, ListenerTlsSpec } from '../types.js';
 import { H2Front } from './h2-front.js';
@@ -30,6 +31,7 @@ export class ListenerTls {
   readonly tickets: TicketKeyRotation;
   readonly h2: H2Front | undefined;
   readonly redirect: HttpsRedirect | undefined;
+  readonly ocsp: OcspStapler;
   private keys: Buffer | undefined;
   private server: HttpsServer | undefined;
   private readonly unwatchSeed: () => void;
@@ -55,11 +57,13 @@ export class ListenerTls {
           onRequest: deps.onRequest,
         })
       : undefined;
+    this.ocsp = new OcspStapler({ logger: deps.logger, listener: spec.name });
     this.redirect = tls.redirectHttp === undefined ? undefined : new HttpsRedirect(tls.redirectHttp, deps.port, deps.logger);
     this.unwatchSeed = tlsDeps.material.watch((_changed, seedChanged) => {
       if (seedChanged) this.tickets.setSeed(tlsDeps.material.ticketSeed());
     });
     this.certificates.onSwap = () => {
+      this.ocsp.reset();
       // The default context serves clients that send no SNI; replacing it affects new handshakes only.
       if (this.server === undefined) return;
       this.server.setSecureContext(this.certificates.defaultContextOptions());
@@ -76,6 +80,10 @@ export class ListenerTls {
     const http1 = server.listeners('secureConnection')[0] as ((socket: TLSSocket) => void) | undefined;
     if (http1 === undefined) throw new Error('node:https no longer attaches its connection handler to secureConnection');
     server.removeAllListeners('secureConnection');
+    // node sends no staple when the callback gets null; its typings only allow a Buffer.
+    server.on('OCSPRequest', (cert: Buffer, issuer: Buffer | null, done: (err: Error | null, resp: Buffer) => void) =>
+      this.ocsp.handle(cert, issuer, (err, resp) => done(err, resp as Buffer)),
+    );
     server.on('secureConnection', (socket: TLSSocket) => {
       onSecure(socket);
       if (socket.alpnProtocol === 'h2' && this.h2 !== undefined) {
@@ -87,6 +95,7 @@ export class ListenerTls {
   }
 
   stop(): void {
+    this.ocsp.close();
     this.tickets.stop();
     this.certificates.close();
     this.unwatchSeed();
