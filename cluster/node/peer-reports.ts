@@ -23,6 +23,7 @@ export interface PeerReportsOptions {
 const ROLES = new Set(['leader', 'follower', 'candidate', 'pre-candidate', 'learner', 'unknown']);
 const MAX_INTERFACES = 64;
 const MAX_BACKENDS = 4096;
+const OWN_REPORT_TTL_MS = 1000;
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -58,6 +59,8 @@ export class PeerReports implements NodeReportSource {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
   private sending = false;
+  /** The last own report made: open panels and the broadcast share it for a second (it asks every worker). */
+  private own: { at: number; report: Promise<NodeReport> } | null = null;
 
   constructor(private readonly opts: PeerReportsOptions) {
     this.everyMs = opts.everyMs ?? 2000;
@@ -90,7 +93,7 @@ export class PeerReports implements NodeReportSource {
 
   async view(): Promise<NodeReportEntry[]> {
     const now = this.now();
-    const self = await this.opts.make().catch(() => null);
+    const self = await this.ownReport().catch(() => null);
     const others = this.opts.members().filter((id) => id !== this.opts.self);
     return [
       { id: this.opts.self, status: 'self', ageMs: 0, report: self },
@@ -103,6 +106,18 @@ export class PeerReports implements NodeReportSource {
     ];
   }
 
+  private ownReport(): Promise<NodeReport> {
+    const now = this.now();
+    if (!this.own || now - this.own.at >= OWN_REPORT_TTL_MS || now < this.own.at) {
+      const report = this.opts.make();
+      this.own = { at: now, report };
+      report.catch(() => {
+        if (this.own?.report === report) this.own = null;
+      });
+    }
+    return this.own.report;
+  }
+
   private statusFor(ageMs: number): NodeReportStatus {
     if (ageMs >= this.unreachableAfterMs) return 'unreachable';
     return ageMs >= this.staleAfterMs ? 'stale' : 'fresh';
@@ -113,7 +128,7 @@ export class PeerReports implements NodeReportSource {
     if (this.sending) return;
     this.sending = true;
     try {
-      this.opts.send(await this.opts.make());
+      this.opts.send(await this.ownReport());
     } catch (err) {
       this.opts.logger.debug({ err }, 'node report not sent this round');
     } finally {
