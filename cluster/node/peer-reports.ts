@@ -92,8 +92,9 @@ export class PeerReports implements NodeReportSource {
   }
 
   async view(): Promise<NodeReportEntry[]> {
-    const now = this.now();
     const self = await this.ownReport().catch(() => null);
+    // After the wait: a report that arrived meanwhile must not read as received in the future.
+    const now = this.now();
     const others = this.opts.members().filter((id) => id !== this.opts.self);
     return [
       { id: this.opts.self, status: 'self', ageMs: 0, report: self },
