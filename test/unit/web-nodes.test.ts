@@ -70,7 +70,7 @@ test('reports are checked on receipt: wrong sender, wrong types and non-finite n
   assert.equal(isNodeReport(report('n2', { stats: null, traffic: null })), true);
 });
 
-test('the board sends its own report on start and every round, one round at a time', async () => {
+test('the board sends its own report on start and then every round', async () => {
   const sent: NodeReport[] = [];
   const b = board({ t: 0 }, sent);
   b.start();
