@@ -43,7 +43,8 @@ async function slowOrigins(n: number, delayMs: number): Promise<{ list: Origin[]
 async function plane(os: Origin[], maxConns: number): Promise<{ port: number; registry: Registry; dp: DataPlane }> {
   const registry = new Registry();
   const dp = new DataPlane({ logger, registry });
-  cleanups.push(() => dp.drain(500));
+  // Bounded: a listener that cannot close must fail its test, not hold the process (origins close next).
+  cleanups.push(() => Promise.race([dp.drain(500), sleep(5000, undefined, { ref: false })]));
   const pool: PoolInput = { name: 'web', backends: os.map((o) => ({ name: o.name, address: o.address, maxConns })) };
   const report = await dp.apply({
     version: 1,
