@@ -29,6 +29,7 @@ interface Entry {
   subject: string;
   request: Buffer;
   cert: X509Certificate;
+  issuer: X509Certificate;
   response: Buffer | undefined;
   /** Epoch ms after which the cached response is no longer stapled. */
   staleAt: number;
@@ -92,8 +93,9 @@ export class OcspStapler {
       const cert = new X509Certificate(certificate);
       const url = ocspUrl(cert);
       if (url !== undefined && issuer !== null) {
-        const request = ocspRequest(cert, new X509Certificate(issuer));
-        entry = { url, subject: cert.subject, request, cert, response: undefined, staleAt: 0, timer: undefined, fetching: undefined, failures: 0 };
+        const issuerCert = new X509Certificate(issuer);
+        const request = ocspRequest(cert, issuerCert);
+        entry = { url, subject: cert.subject, request, cert, issuer: issuerCert, response: undefined, staleAt: 0, timer: undefined, fetching: undefined, failures: 0 };
       }
     } catch (err) {
       this.opts.logger.warn({ listener: this.opts.listener, err: (err as Error).message }, 'OCSP: cannot build a request for this certificate; no stapling');
@@ -119,7 +121,7 @@ export class OcspStapler {
       });
       const der = Buffer.from(await res.arrayBuffer());
       if (res.status !== 200) throw new Error(`responder answered HTTP ${res.status}`);
-      const answer = parseOcspResponse(der, entry.cert);
+      const answer = parseOcspResponse(der, entry.cert, entry.issuer);
       // nginx's rule as well: only a "good" status is stapled; anything else the client finds out itself.
       if (answer.status !== 'good') throw new Error(`certificate status is ${answer.status}`);
       const next = answer.nextUpdate ?? answer.thisUpdate + DEFAULT_VALIDITY_MS;

@@ -1,8 +1,9 @@
 // OCSP on the wire (RFC 6960): the responder URL of a certificate, the DER request for it, and the
-// few fields of a response a stapler needs (status, thisUpdate, nextUpdate). node:crypto has no
-// OCSP codec and the messages are small, so a minimal DER reader/writer does it; the response's
-// signature is left to the client, which verifies any staple against its own trust store.
-import { createHash, type X509Certificate } from 'node:crypto';
+// few fields of a response a stapler needs (status, thisUpdate, nextUpdate), checked to be signed by
+// the certificate's issuer or a responder it delegated to (RFC 6960 4.2.2.2), as nginx's
+// ssl_stapling_verify does: a client that gets an invalid staple may refuse the connection.
+// node:crypto has no OCSP codec and the messages are small, so a minimal DER reader/writer does it.
+import { createHash, verify, X509Certificate } from 'node:crypto';
 
 export type OcspCertStatus = 'good' | 'revoked' | 'unknown';
 
@@ -22,6 +23,19 @@ interface Tlv {
 }
 
 const SHA1_OID = Buffer.from('2b0e03021a', 'hex');
+/** id-kp-OCSPSigning: a delegated responder certificate must carry it. */
+const OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
+/** Signature algorithms (OID as hex DER content) to the digest node's verify() takes. */
+const SIGNATURE_DIGESTS: Readonly<Record<string, string>> = {
+  '2a864886f70d010105': 'sha1', // sha1WithRSAEncryption
+  '2a864886f70d01010b': 'sha256', // sha256WithRSAEncryption
+  '2a864886f70d01010c': 'sha384',
+  '2a864886f70d01010d': 'sha512',
+  '2a8648ce3d040301': 'sha1', // ecdsa-with-SHA1
+  '2a8648ce3d040302': 'sha256', // ecdsa-with-SHA256
+  '2a8648ce3d040303': 'sha384',
+  '2a8648ce3d040304': 'sha512',
+};
 const BASIC_RESPONSE_OID = Buffer.from('2b0601050507300101', 'hex');
 
 function readTlv(buf: Buffer, at: number): Tlv {
@@ -119,11 +133,32 @@ function generalizedTime(text: string): number {
 }
 
 /**
- * Status and validity for `cert` in a DER OCSPResponse. Throws when the responder refused
- * (responseStatus other than successful), the response is not a basic one, or it says nothing
- * about this certificate.
+ * Whether the BasicOCSPResponse's signature over its tbsResponseData is the issuer's own, or that
+ * of a certificate it embeds which the issuer signed for OCSP signing. Throws when it is neither.
  */
-export function parseOcspResponse(der: Buffer, cert: X509Certificate): OcspAnswer {
+function checkSignature(basic: Buffer, parts: Tlv[], issuer: X509Certificate): void {
+  const [tbs, algorithm, signature, certs] = parts;
+  if (tbs === undefined || algorithm === undefined || signature?.tag !== 0x03) throw new Error('basic response without a signature');
+  const oid = children(basic, algorithm)[0];
+  const digest = oid === undefined ? undefined : SIGNATURE_DIGESTS[content(basic, oid).toString('hex')];
+  if (digest === undefined) throw new Error('unsupported OCSP signature algorithm');
+  const signed = basic.subarray(tbs.start, tbs.end);
+  const sig = basic.subarray(signature.contentStart + 1, signature.end);
+  const signers = [issuer];
+  const list = certs?.tag === 0xa0 ? children(basic, certs)[0] : undefined;
+  for (const c of list === undefined ? [] : children(basic, list)) {
+    const delegate = new X509Certificate(basic.subarray(c.start, c.end));
+    if (delegate.checkIssued(issuer) && delegate.verify(issuer.publicKey) && (delegate.keyUsage ?? []).includes(OCSP_SIGNING)) signers.push(delegate);
+  }
+  if (!signers.some((s) => verify(digest, signed, s.publicKey, sig))) throw new Error('the response is not signed by the issuer or a responder it delegated to');
+}
+
+/**
+ * Status and validity for `cert` in a DER OCSPResponse signed for `issuer`. Throws when the
+ * responder refused (responseStatus other than successful), the response is not a basic one, its
+ * signature does not check out, or it says nothing about this certificate.
+ */
+export function parseOcspResponse(der: Buffer, cert: X509Certificate, issuer: X509Certificate): OcspAnswer {
   const top = children(der, readTlv(der, 0));
   const status = top[0];
   if (status?.tag !== 0x0a) throw new Error('not an OCSPResponse');
@@ -135,7 +170,9 @@ export function parseOcspResponse(der: Buffer, cert: X509Certificate): OcspAnswe
   const [type, octets] = responseBytes === undefined ? [] : children(der, responseBytes);
   if (type === undefined || octets === undefined || !content(der, type).equals(BASIC_RESPONSE_OID)) throw new Error('not a basic OCSP response');
   const basic = content(der, octets);
-  const tbs = children(basic, readTlv(basic, 0))[0];
+  const parts = children(basic, readTlv(basic, 0));
+  checkSignature(basic, parts, issuer);
+  const tbs = parts[0];
   if (tbs === undefined) throw new Error('basic response without tbsResponseData');
   const fields = children(basic, tbs).filter((f) => f.tag === 0x30);
   // ResponseData's only universal SEQUENCE is `responses` (version, responderID are tagged).

@@ -38,7 +38,7 @@ before(() => {
  * ocsp` in responder mode (-index, -reqin/-respout), so the responses are openssl's own while the
  * socket stays on loopback (openssl's own -port listens on every interface).
  */
-async function startResponder(): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+async function startResponder(signer = 'int1'): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
   let n = 0;
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -50,7 +50,7 @@ async function startResponder(): Promise<{ url: string; port: number; stop: () =
       writeFileSync(reqFile, Buffer.concat(chunks));
       execFile(
         'openssl',
-        ['ocsp', '-index', 'index.txt', '-CA', 'int1.pem', '-rsigner', 'int1.pem', '-rkey', 'int1.key', '-nmin', '10', '-reqin', reqFile, '-respout', respFile],
+        ['ocsp', '-index', 'index.txt', '-CA', 'int1.pem', '-rsigner', `${signer}.pem`, '-rkey', `${signer}.key`, '-nmin', '10', '-reqin', reqFile, '-respout', respFile],
         { cwd: pki.dir },
         (err) => {
           if (err !== null) {
@@ -74,6 +74,13 @@ async function startResponder(): Promise<{ url: string; port: number; stop: () =
   };
   cleanups.push(stop);
   return { url: `http://127.0.0.1:${port}`, port, stop };
+}
+
+/** POST an OCSP request for `cert` to `url`; the DER answer. */
+async function ask(url: string, cert: X509Certificate, issuer: X509Certificate): Promise<Buffer> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(ocspRequest(cert, issuer)) });
+  assert.equal(res.status, 200);
+  return Buffer.from(await res.arrayBuffer());
 }
 
 /** What openssl makes of a DER OCSP response (independent of our parser). */
@@ -122,18 +129,43 @@ describe('OCSP stapling', () => {
     const responder = await startResponder();
     const leaf = pki.leaf('ocsp-codec', ['codec.example.test'], { ocspUrl: responder.url });
     const cert = new X509Certificate(leaf.cert);
+    const issuer = new X509Certificate(pki.intermediateCert);
     assert.equal(ocspUrl(cert), responder.url);
-    assert.equal(ocspUrl(new X509Certificate(pki.intermediateCert)), undefined, 'no AIA, no responder');
-    const res = await fetch(responder.url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(ocspRequest(cert, new X509Certificate(pki.intermediateCert))) });
-    const der = Buffer.from(await res.arrayBuffer());
-    const answer = parseOcspResponse(der, cert);
+    assert.equal(ocspUrl(issuer), undefined, 'no AIA, no responder');
+    const der = await ask(responder.url, cert, issuer);
+    const answer = parseOcspResponse(der, cert, issuer);
     assert.equal(answer.status, 'good');
     assert.ok(answer.nextUpdate !== undefined && answer.nextUpdate - answer.thisUpdate >= 9 * 60_000, 'nextUpdate ~10 min after thisUpdate (-nmin 10)');
     assert.match(opensslReads(der), /Cert Status: good/);
     // A response about another certificate is not taken for this one.
     const other = new X509Certificate(pki.leaf('ocsp-other', ['other.example.test']).cert);
-    assert.throws(() => parseOcspResponse(der, other), /does not cover this certificate/);
+    assert.throws(() => parseOcspResponse(der, other, issuer), /does not cover this certificate/);
+    // Signed content changed after signing (producedAt's last seconds digit): refused.
+    const damaged = Buffer.from(der);
+    const at = damaged.indexOf(Buffer.from([0x18, 0x0f]));
+    assert.ok(at > 0, 'a GeneralizedTime in the response');
+    damaged[at + 15] = damaged[at + 15] === 0x30 ? 0x31 : 0x30;
+    assert.throws(() => parseOcspResponse(damaged, cert, issuer), /not signed by the issuer/);
     await responder.stop();
+  });
+
+  it('takes a response signed by a responder the issuer delegated to, refuses one signed by anyone else', async () => {
+    // A delegated responder: issued by int1 for OCSP signing (openssl embeds it in its responses).
+    writeFileSync(join(pki.dir, 'ocsp-signer.ext'), '[ocsp_ext]\nbasicConstraints = CA:false\nkeyUsage = digitalSignature\nextendedKeyUsage = OCSPSigning\n');
+    const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: pki.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'delegate.key', '-out', 'delegate.csr', '-subj', '/CN=Ballast Test OCSP responder']);
+    run(['ca', '-batch', '-config', 'ca.cnf', '-cert', 'int1.pem', '-keyfile', 'int1.key', '-in', 'delegate.csr', '-out', 'delegate.pem', '-extfile', 'ocsp-signer.ext', '-extensions', 'ocsp_ext', '-days', '30', '-notext']);
+    const issuer = new X509Certificate(pki.intermediateCert);
+    const delegated = await startResponder('delegate');
+    const cert = new X509Certificate(pki.leaf('ocsp-delegated', ['delegated.example.test'], { ocspUrl: delegated.url }).cert);
+    assert.equal(parseOcspResponse(await ask(delegated.url, cert, issuer), cert, issuer).status, 'good');
+    await delegated.stop();
+    // int2 is a sibling CA, not this certificate's issuer: its signature proves nothing.
+    const stranger = await startResponder('int2');
+    const forged = await ask(stranger.url, cert, issuer);
+    assert.match(opensslReads(forged), /Cert Status: good/, 'openssl did answer "good", signed with int2');
+    assert.throws(() => parseOcspResponse(forged, cert, issuer), /not signed by the issuer/);
+    await stranger.stop();
   });
 
   it('staples a good response through a real listener; keeps stapling it while the responder is down', async () => {
