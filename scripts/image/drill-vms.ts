@@ -230,4 +230,6 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+// Exit outright: a handle left by a powered-off VM's SSH session must not keep the drill (and the
+// namespaces its wrapper removes afterwards) alive.
+process.exit(await main());
