@@ -34,6 +34,7 @@ import { chainTaps, setCookieTap } from './response-tap.js';
 import { RouteExtras } from './route-extras.js';
 import { retryPolicy, routeTimeouts, type RetryPolicy } from './retry-policy.js';
 import { StickyPicker } from './sticky-picker.js';
+import { proxyBinding } from './proxy-binding.js';
 
 /**
  * How often node checks header/request deadlines on open connections (its default is 30 s,
@@ -533,6 +534,7 @@ export class HttpListener implements ListenerEngine {
     }
     const forward = (upstream: typeof headers, cacheTap?: ResponseTap): void => {
       const ctx = this.exchangeContext(chosen, route, verdict.body);
+      if (this.spec.sendProxy !== undefined) ctx.proxy = proxyBinding(req, this.spec.sendProxy);
       ctx.tap = chainTaps(cacheTap === undefined ? taps : [cacheTap, ...taps]);
       trip.exchange = new Exchange(req, res, upstream, clientIp, ctx);
       trip.exchange.start();
@@ -674,6 +676,7 @@ export class HttpListener implements ListenerEngine {
       logger: this.deps.logger,
       upstreamSockets: this.upstreamSockets,
       backendTls: this.upstreams.backendTls(),
+      proxyHeader: this.spec.sendProxy === undefined ? undefined : proxyBinding(req, this.spec.sendProxy).header(),
       onResult: record,
     }).start();
   }

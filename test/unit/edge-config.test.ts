@@ -54,8 +54,8 @@ test('bad edge settings are refused with the field named', () => {
     [{ filter: { mode: 'log' } }, /filter\.mode: must be one of: block, monitor/],
     [{ accessLog: { sample: 2 } }, /accessLog\.sample/],
     [{ proxyFrom: ['10.0.0.0/8'] }, /proxyFrom: only applies with acceptProxy: true/],
-    [{ sendProxy: 'v2' }, /sendProxy: only tcp listeners send PROXY headers/],
     [{ sendProxy: 'v3' }, /sendProxy: must be one of: v1, v2/, 'tcp'],
+    [{ sendProxy: 'v0' }, /sendProxy: must be one of: v1, v2/],
     [{ filter: { mode: 'block' } }, /filter: the request filter is for http listeners/, 'tcp'],
     [{ routes: [{ pathPrefix: '/', pool: 'p', access: { deny: ['1.2.3.4/40'] } }] }, /routes\[0\]\.access\.deny\[0\]/],
   ];
