@@ -108,3 +108,16 @@ test('access log lines: JSON has every field; combined is CLF plus Ballast field
       ' listener=web route=*/api/ pool=api backend=a1 in=80 connect_ms=1.2 ttfb_ms=5.7 total_ms=9.9',
   );
 });
+
+test('access verdicts stay right when remembered: repeated checks, and past the memo bound', () => {
+  const r = new AccessRules({ allow: ['10.0.0.0/8'], deny: ['10.0.0.66'] });
+  for (let round = 0; round < 2; round++) {
+    assert.deepEqual(r.check('10.0.0.66'), { allowed: false, reason: 'deny' });
+    assert.deepEqual(r.check('10.1.2.3'), { allowed: true });
+    assert.deepEqual(r.check('192.0.2.1'), { allowed: false, reason: 'not-allowed' });
+  }
+  // 5000 distinct addresses (more than the memo holds), then the first ones again.
+  for (let i = 0; i < 5000; i++) assert.equal(r.check(`10.0.${i >> 8}.${i & 255}`).allowed, `10.0.${i >> 8}.${i & 255}` !== '10.0.0.66');
+  assert.equal(r.check('10.0.0.66').allowed, false);
+  assert.equal(r.check('192.0.2.1').allowed, false);
+});
