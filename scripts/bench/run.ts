@@ -15,9 +15,8 @@ import { H2_CONNECTIONS, H2_STREAMS_PER_CONNECTION, runH2load } from './h2load.j
 import { freePort } from './local-port.js';
 import { startNodeFloor } from './node-floor-target.js';
 import { describeMachine, formatMachine } from './machine.js';
-import { CACHED_PATH, EDGE_SCENARIOS, formatEdge, RULES_PATH, runEdgeBench, type EdgeComparison, type EdgeResult, type EdgeScenario } from './edge-bench.js';
-import { measureGateCost } from './gate-cost.js';
-import { nginxVersion, startNginx } from './nginx.js';
+import { EDGE_SCENARIOS, type EdgeScenario } from './edge-bench.js';
+import { runEdgePhase } from './edge-phase.js';
 import { startOrigins } from './origins.js';
 import { formatSummary, summarize } from './profile-summary.js';
 import { describeRun, formatTable, medianOf, NOT_APPLICABLE, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
@@ -250,50 +249,6 @@ async function measure(
   }
 }
 
-/** cache-hit and rules-cost against the running Ballast (and an nginx started here); prints their report. */
-async function edgePhase(
-  children: ChildProcesses,
-  s: Settings,
-  dir: string,
-  origins: Endpoint[],
-  ballast: { cachePort: number; rulesPort: number; web: number; pgid: number } | undefined,
-  ballastCell: Cell<TargetPath>,
-): Promise<EdgeResult[]> {
-  const missing = ballast === undefined || !ballastCell.ok ? (ballastCell.ok ? 'Ballast has no edge listeners' : ballastCell.reason) : null;
-  const side = (label: string, port: number): Cell<{ label: string; endpoint: Endpoint; pgid: number }> =>
-    missing !== null || ballast === undefined ? { ok: false, reason: missing ?? 'no Ballast' } : { ok: true, value: { label, endpoint: { host: HOST, port }, pgid: ballast.pgid } };
-  const comparisons: EdgeComparison[] = [];
-  if (s.edge.includes('cache-hit')) {
-    let nginx: EdgeComparison['b'];
-    try {
-      const port = await freePort();
-      const t = await startNginx(children, { host: HOST, port, origins, workers: s.workers, dir: join(dir, 'nginx') });
-      nginx = { ok: true, value: { label: 'nginx', endpoint: { host: HOST, port }, pgid: t.child.pid ?? 0 } };
-    } catch (err) {
-      nginx = { ok: false, reason: errorText(err) };
-    }
-    comparisons.push({ scenario: 'cache-hit', path: CACHED_PATH, a: side('Ballast cache', ballast?.cachePort ?? 0), b: nginx });
-  }
-  if (s.edge.includes('rules-cost')) {
-    comparisons.push({ scenario: 'rules-cost', path: RULES_PATH, a: side('rules off', ballast?.web ?? 0), b: side('rules on', ballast?.rulesPort ?? 0) });
-  }
-  process.stdout.write(
-    `\nedge scenarios, load avg ${loadavg().map((l) => l.toFixed(2)).join(' / ')} before; ${nginxVersion()} (proxy_cache on disk + page cache, ` +
-      `proxy_cache_lock, worker_processes ${s.workers}, upstream keepalive 64); Ballast: cached route (memory) / ` +
-      `allow+deny CIDRs, request filter (block), rate limit 100000/s per IP; the same origins:\n`,
-  );
-  const results = await runEdgeBench(children, s, comparisons, (line) => process.stderr.write(`${line}\n`));
-  process.stdout.write(`${formatEdge(results, s.connections)}\n`);
-  if (s.edge.includes('rules-cost')) {
-    // With nothing else of ours running: the checks' CPU alone, off the wire (scripts/bench/gate-cost.ts).
-    const g = await measureGateCost();
-    process.stdout.write(
-      `  in process (HttpGate.check x ${g.calls}, best of 2, load ${loadavg()[0]?.toFixed(2) ?? '?'}): rules off ${g.offUs.toFixed(2)} us, rules on ${g.onUs.toFixed(2)} us of CPU per request\n`,
-    );
-  }
-  return results;
-}
-
 /** The health-check benchmark as a child process (its CPU is its own); answers its report. */
 async function runHealth(children: ChildProcesses, seconds: number): Promise<string> {
   const { exec, args } = tsEntry('./health.ts');
@@ -462,7 +417,8 @@ async function main(argv: string[]): Promise<number> {
     }
 
     if (results.length > 0) process.stdout.write(`\n${formatTable(results, s.connections, s.streams)}\n`);
-    const edgeResults = s.edge.length > 0 ? await edgePhase(children, s, dir, origins, ballastEdge, paths.ballast) : [];
+    const edgeBallast = !paths.ballast.ok ? paths.ballast.reason : (ballastEdge ?? 'Ballast has no edge listeners');
+    const edgeResults = s.edge.length > 0 ? await runEdgePhase(children, s, { dir, host: HOST, origins, ballast: edgeBallast }) : [];
     process.stdout.write(
       `\nload ${loadavg()[0]?.toFixed(2) ?? '?'} at end; took ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
         'MB/s = 10^6 bytes/s acknowledged by the sink. CPU = user+system time of the target\'s processes ' +
