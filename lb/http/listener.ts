@@ -549,7 +549,8 @@ export class HttpListener implements ListenerEngine {
   }
 
   private buildExtras(spec: ListenerSpec): RouteExtras {
-    return new RouteExtras(spec.name, spec.routes, { caches: this.deps.caches, policy: compilePolicy(spec), now: Date.now });
+    const compression = spec.compression?.enabled === true ? spec.compression : undefined;
+    return new RouteExtras(spec.name, spec.routes, { caches: this.deps.caches, policy: compilePolicy(spec), compression, now: Date.now });
   }
 
   private record(req: ClientRequest, route: RouteSpec | undefined, pool: string, trip: Trip, status: number, bytes: { read: number; written: number }, began: number): AccessRecord {
