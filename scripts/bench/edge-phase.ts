@@ -4,7 +4,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcesses } from './children.js';
-import { CACHED_PATH, formatEdge, RULES_PATH, runEdgeBench, type EdgeComparison, type EdgeResult, type EdgeScenario, type EdgeSettings, type EdgeSide } from './edge-bench.js';
+import { CACHED_PATH, EDGE_MIN_WARMUP_S, formatEdge, RULES_PATH, runEdgeBench, type EdgeComparison, type EdgeResult, type EdgeScenario, type EdgeSettings, type EdgeSide } from './edge-bench.js';
 import { measureGateCost } from './gate-cost.js';
 import { freePort } from './local-port.js';
 import { nginxVersion, startNginx } from './nginx.js';
@@ -48,7 +48,8 @@ export async function runEdgePhase(
   process.stdout.write(
     `\nedge scenarios, load avg ${loadavg().map((l) => l.toFixed(2)).join(' / ')} before; ${nginxVersion()} (proxy_cache on disk + page cache, ` +
       `proxy_cache_lock, worker_processes ${s.workers}, upstream keepalive 64); Ballast: cached route (memory) / ` +
-      `allow+deny CIDRs, request filter (block), rate limit 100000/s per IP; the same origins:\n`,
+      `allow+deny CIDRs, request filter (block), rate limit 100000/s per IP; the same origins; ` +
+      `${Math.max(s.warmupSeconds, EDGE_MIN_WARMUP_S)} s warm-up per side:\n`,
   );
   const results = await runEdgeBench(children, s, comparisons, (line) => process.stderr.write(`${line}\n`));
   process.stdout.write(`${formatEdge(results, s.connections)}\n`);
