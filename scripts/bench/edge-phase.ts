@@ -55,10 +55,14 @@ export async function runEdgePhase(
   process.stdout.write(`${formatEdge(results, s.connections)}\n`);
   if (s.edge.includes('rules-cost')) {
     // The checks' CPU alone, off the wire; nothing else of the benchmark runs meanwhile.
-    const g = await measureGateCost();
-    process.stdout.write(
-      `  in process (HttpGate.check x ${g.calls}, best of 2, load ${loadavg()[0]?.toFixed(2) ?? '?'}): rules off ${g.offUs.toFixed(2)} us, rules on ${g.onUs.toFixed(2)} us of CPU per request\n`,
-    );
+    try {
+      const g = await measureGateCost();
+      process.stdout.write(
+        `  in process (HttpGate.check x ${g.calls}, best of 2, load ${loadavg()[0]?.toFixed(2) ?? '?'}): rules off ${g.offUs.toFixed(2)} us, rules on ${g.onUs.toFixed(2)} us of CPU per request\n`,
+      );
+    } catch (err) {
+      process.stdout.write(`  in process: failed: ${errorText(err)}\n`);
+    }
   }
   return results;
 }

@@ -43,20 +43,22 @@ async function perCall(gate: HttpGate, route: Parameters<HttpGate['check']>[1], 
   return (used.user + used.system) / calls;
 }
 
-export async function measureGateCost(calls = 200_000): Promise<GateCost> {
+/** Warm-up plus measured calls stay under the rules listener's burst (200000). */
+export async function measureGateCost(calls = 100_000): Promise<GateCost> {
   const logger = pino({ level: 'silent' });
   const [, rulesInput] = edgeListeners({ host: '127.0.0.1' }, { cachePort: 1, rulesPort: 2 });
   if (rulesInput === undefined) throw new Error('no rules listener');
   const on = normalizeListener(rulesInput, 'rules');
   const off = normalizeListener({ name: 'plain', mode: 'http', bind: '127.0.0.1:3', routes: [{ pathPrefix: '/', pool: 'web' }] }, 'plain');
-  const gateOn = new HttpGate(on, createEdgeRuntime({ logger }), logger);
-  const gateOff = new HttpGate(off, createEdgeRuntime({ logger }), logger);
+  // A fresh gate (and token bucket) per pass: one pass stays within the limit's burst, so the
+  // rate limit never refuses and every call takes the same path.
+  const gate = (spec: typeof on): HttpGate => new HttpGate(spec, createEdgeRuntime({ logger }), logger);
   // Alternate, twice each, and keep the lower: a neighbour's burst inflates one pass, not both.
   const offRuns: number[] = [];
   const onRuns: number[] = [];
   for (let i = 0; i < 2; i++) {
-    offRuns.push(await perCall(gateOff, off.routes[0], calls));
-    onRuns.push(await perCall(gateOn, on.routes[0], calls));
+    offRuns.push(await perCall(gate(off), off.routes[0], calls));
+    onRuns.push(await perCall(gate(on), on.routes[0], calls));
   }
   return { calls, offUs: Math.min(...offRuns), onUs: Math.min(...onRuns) };
 }
