@@ -328,7 +328,7 @@ export class BallastNode {
     if (!vip?.isHeld() || !supervisor) return false;
     const report = await drainForHandOver({
       driver: vip.driver,
-      inFlight: () => supervisor.inFlight(),
+      inFlight: () => supervisor.inFlightByWorker(),
       logger: this.opts.logger.child({ component: 'hand-over' }),
       drainMs: this.opts.config.cluster.vip?.handOverDrainMs ?? 2000,
     });

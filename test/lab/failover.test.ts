@@ -43,6 +43,12 @@ function lab(): LabCluster {
 
 const servedBy = (c: LabCluster, id: string, since: number) => (r: ClientResult) => r.ok && r.t0 >= since && c.nodeByAddress(r.via) === id;
 
+/** What `id`'s hand-over drain logged since `since` (why it moved, or what held it to its bound). */
+function drainLog(c: LabCluster, id: string, since: number): string {
+  const lines = c.logs(id, since).filter((l) => /in flight on the VIP/.test(l.msg));
+  return lines.map((l) => JSON.stringify({ msg: l.msg, waitedMs: l['waitedMs'], heldBy: l['heldBy'], sockets: l['sockets'], workers: l['workers'] })).join(' ') || 'none';
+}
+
 function describe(events: readonly VipEvent[], t0: number): string {
   return events.map((e) => `${e.held ? '+' : '-'}${e.ns}@${e.atMs - t0}ms`).join(' ');
 }
@@ -218,7 +224,7 @@ test('graceful SIGTERM of the leader: it hands over, the VIP moves, and the clie
       `SIGTERM ${old}: ${report.failures} failed of ${report.requests} requests ` +
         `(stretches ${report.gaps.map((g) => `${g.durationMs} ms ${JSON.stringify(g.causes)}`).join('; ') || 'none'}), ` +
         `slowest success ${report.maxLatencyMs} ms, served via ${next} ${back.t1 - sentAt} ms after the signal; ` +
-        `hand-over logged: ${handedOver}; VIP events ${describe(since, sentAt)}`,
+        `hand-over logged: ${handedOver}; VIP events ${describe(since, sentAt)}; drain ${drainLog(c, old, sentAt)}`,
     );
     assert.ok(handedOver, `${old} logged the hand-over`);
     assert.equal(watch.overlapMs(), 0, 'the VIP was never on two nodes');
@@ -265,7 +271,8 @@ test('REST transfer-leadership: the VIP moves to the chosen node, the old leader
     console.log(
       `transfer ${old} -> ${to} over REST: ${report.failures} failed of ${report.requests} ` +
         `(stretches ${report.gaps.map((g) => `${g.durationMs} ms ${JSON.stringify(g.causes)}`).join('; ') || 'none'}), ` +
-        `served via ${to} ${back.t1 - at} ms after the call; VIP events ${describe(watch.events.filter((e) => e.atMs >= at - 1000), at)}`,
+        `served via ${to} ${back.t1 - at} ms after the call; VIP events ${describe(watch.events.filter((e) => e.atMs >= at - 1000), at)}; ` +
+        `drain ${drainLog(c, old, at)}`,
     );
     assert.ok(view !== null && view.node.role === 'follower' && !view.node.vipHeld, `${old} follows: ${JSON.stringify(view?.node)}`);
     assert.equal(watch.overlapMs(), 0, 'the VIP was never on two nodes');
