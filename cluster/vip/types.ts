@@ -44,6 +44,8 @@ export interface PendingSocket {
   why: 'accept-queue' | 'half-open' | 'unacknowledged';
   /** What it adds to pendingConnections(): 1, or a listener's accept queue length. */
   weight: number;
+  /** The rest of its /proc/net/tcp line as printed (timer, retransmits, uid, timeout, inode, ...). */
+  proc: string;
 }
 
 export interface CommandResult {

@@ -69,6 +69,8 @@ export function pendingSockets(procText: string, ip: string, littleEndian = endi
       rxQueue: rx,
       why,
       weight,
+      // Timer kind and expiry, retransmits, uid, probes, inode, rto...: what a person needs to tell why it is still there.
+      proc: cols.slice(5).join(' '),
     });
     // A socket already in retransmission backoff is waiting on a peer that went away (typically one
     // left from an earlier tenure of the VIP, or by a killed predecessor): it would hold every drain
