@@ -13,6 +13,8 @@ export interface HandOverOptions {
   logger: Logger;
   /** Longest wait for the work in flight; the move goes ahead anyway after it. */
   drainMs: number;
+  /** Runs once new connections are held off, before the wait (the workers start closing keep-alive connections). */
+  onGated?: () => Promise<unknown>;
   /** Pause between two looks. Default 20. */
   pollMs?: number;
 }
@@ -47,6 +49,7 @@ export async function drainForHandOver(opts: HandOverOptions): Promise<HandOverR
     return false;
   });
   if (!gated) return { gated: false, idle: false, waitedMs: Date.now() - started };
+  await opts.onGated?.().catch((err: unknown) => opts.logger.warn({ err }, 'hand-over: a step after the gate failed'));
   const deadline = started + opts.drainMs;
   const pollMs = opts.pollMs ?? 20;
   // Which counter held each look up: the warning at the bound says what never went to zero.

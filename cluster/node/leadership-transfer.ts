@@ -3,6 +3,7 @@
 // before SIGTERM; each drains the VIP (SYN gate, in-flight work) before the lease and address go.
 import type { Logger } from 'pino';
 import type { WorkerSupervisor } from '../../lb/worker-supervisor.js';
+import { parseVipAddress } from '../vip/vip-address.js';
 import { ClusterError } from './errors.js';
 import { drainForHandOver } from './hand-over.js';
 import type { RaftStateStore } from './raft-store.js';
@@ -125,9 +126,17 @@ export class LeadershipTransfer {
     const vip = this.deps.vip();
     const supervisor = this.deps.supervisor();
     if (!vip?.isHeld() || !supervisor) return false;
+    const ip = parseVipAddress(vip.driver.address).ip;
     const report = await drainForHandOver({
       driver: vip.driver,
-      inFlight: () => supervisor.inFlightByWorker(),
+      onGated: () => supervisor.closeKeepAliveOn(ip),
+      // Work in flight, and keep-alive connections on the VIP (each worker closes them as it answers).
+      inFlight: async () => {
+        const [flight, kept] = await Promise.all([supervisor.inFlightByWorker(), supervisor.closeKeepAliveOn(ip)]);
+        const both: Record<string, number | null> = { ...flight };
+        for (const [id, n] of Object.entries(kept)) both[`${id} keep-alive`] = n;
+        return both;
+      },
       logger: this.deps.logger.child({ component: 'hand-over' }),
       drainMs: this.deps.drainMs,
     });
@@ -135,6 +144,7 @@ export class LeadershipTransfer {
   }
 
   private async liftGate(): Promise<void> {
+    await this.keepKeepAlive();
     await this.deps.vip()?.driver.unquiesce().catch((err: unknown) => this.deps.logger.error({ err }, 'could not let new connections to the VIP through again'));
   }
 
@@ -150,6 +160,14 @@ export class LeadershipTransfer {
     if (leadingWithVip()) {
       this.deps.logger.warn('leadership transfer did not complete; taking new connections on the VIP again');
       await this.liftGate();
+    } else {
+      await this.keepKeepAlive();
     }
+  }
+
+  /** The workers stop closing keep-alive connections on the VIP (the move is over, one way or the other). */
+  private async keepKeepAlive(): Promise<void> {
+    const answers = await this.deps.supervisor()?.closeKeepAliveOn(null);
+    if (answers && Object.values(answers).some((n) => n === null)) this.deps.logger.warn({ answers }, 'a worker did not confirm it keeps keep-alive connections again');
   }
 }

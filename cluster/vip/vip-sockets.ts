@@ -58,7 +58,7 @@ export function pendingSockets(procText: string, ip: string, littleEndian = endi
   for (const line of procText.split('\n')) {
     const cols = line.trim().split(/\s+/);
     if (cols.length < 5 || !cols[0]?.endsWith(':')) continue;
-    const [, local, remote, state, queues, , retransmits] = cols as [string, string, string, string, string, string, string | undefined];
+    const [, local, remote, state, queues, , retransmits, , probes] = cols as [string, string, string, string, string, string, string | undefined, string | undefined, string | undefined];
     const host = local.slice(0, local.indexOf(':'));
     const [tx, rx] = queues.split(':').map((h) => parseInt(h, 16) || 0) as [number, number];
     const entry = (why: PendingSocket['why'], weight: number): PendingSocket => ({
@@ -74,8 +74,12 @@ export function pendingSockets(procText: string, ip: string, littleEndian = endi
     });
     // A socket already in retransmission backoff is waiting on a peer that went away (typically one
     // left from an earlier tenure of the VIP, or by a killed predecessor): it would hold every drain
-    // to its bound for minutes, and there is nobody left to strand.
-    const stalled = (parseInt(retransmits ?? '0', 16) || 0) > 0;
+    // to its bound for minutes, and there is nobody left to strand. So is one whose last window or
+    // keep-alive probe went unanswered (the `timeout` column, icsk_probes_out; any ACK resets it):
+    // a FIN the kernel could not even send because the address had gone (a kill -9 let the kernel
+    // close the sockets, then the VIP was dropped) waits on the zero-window probe timer, and its
+    // retransmit count stays 0 because nothing was ever transmitted.
+    const stalled = (parseInt(retransmits ?? '0', 16) || 0) > 0 || (parseInt(probes ?? '0', 10) || 0) > 0;
     if (state === LISTEN) {
       if ((own.has(host) || wild.has(host)) && rx > 0) found.push(entry('accept-queue', rx));
       continue;

@@ -19,6 +19,7 @@ import { ListenerCertificates } from '../tls/listener-certificates.js';
 import { TicketKeyRotation } from '../tls/ticket-keys.js';
 import type { ListenerEngine, ListenerSpec, ListenerTlsSpec, RouteSpec } from '../types.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
+import { KeepAliveDrain } from './keep-alive-drain.js';
 import { H2Front } from './h2-front.js';
 import { compilePolicy, type ResponsePolicy } from './header-policy.js';
 import { h1RawHeadersFromH2, upstreamRequestHeaders } from './header-rewrite.js';
@@ -122,6 +123,8 @@ export class HttpListener implements ListenerEngine {
    */
   private readonly fresh = new Map<string, Socket>();
   private draining = false;
+  /** Before a planned VIP move: keep-alive connections on the VIP are closed (keep-alive-drain.ts). */
+  private readonly keepAlive = new KeepAliveDrain();
   private closed: Promise<void> | undefined;
   private readonly edge: EdgeRuntime;
   private gate: HttpGate;
@@ -272,8 +275,14 @@ export class HttpListener implements ListenerEngine {
     this.tls?.h2?.setLimits(spec.maxHeaderBytes, spec.timeouts.idleMs);
   }
 
+  /** Closes keep-alive connections on `ip` (null: stops); returns those still open there. */
+  closeKeepAliveOn(ip: string | null): number {
+    return this.keepAlive.closeOn(ip);
+  }
+
   close(): Promise<void> {
     this.draining = true;
+    this.keepAlive.stop();
     this.closed ??= new Promise<void>((resolve) => {
       // node >= 19 also closes the connections that are idle right now; those busy get
       // Connection: close on their response and are closed once it finished (onRequest).
@@ -290,6 +299,7 @@ export class HttpListener implements ListenerEngine {
 
   destroy(): void {
     this.draining = true;
+    this.keepAlive.stop();
     this.closed ??= new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.tls?.h2?.destroy();
     this.tls?.redirect?.destroy();
@@ -448,8 +458,10 @@ export class HttpListener implements ListenerEngine {
     const logged = this.accessLog?.sampled() === true ? this.accessLog : null;
     // The connection's own count becomes this request's; later requests on it add their own.
     if (!this.fresh.delete(peerKey(req.socket))) this.deps.metrics.listenerInFlight.inc({ listener: this.name });
+    if (h1) this.keepAlive.requestStarted(req.socket);
     res.once('close', () => {
       this.deps.metrics.listenerInFlight.dec({ listener: this.name });
+      if (h1) this.keepAlive.requestEnded(req.socket);
       const backend = trip.exchange?.reachedBackend ?? '';
       const code = res.headersSent ? String(res.statusCode) : CLIENT_CLOSED;
       this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool, backend, code });
@@ -459,7 +471,7 @@ export class HttpListener implements ListenerEngine {
       logged?.log(this.record(req, route, pool, trip, Number(code), bytes, began));
       if (this.draining) setImmediate(() => this.server.closeIdleConnections());
     });
-    if (this.draining && h1) res.setHeader('Connection', 'close');
+    if (h1 && (this.draining || this.keepAlive.closes(req.socket))) res.setHeader('Connection', 'close');
 
     if (!hasOneHostAtMost(req.rawHeaders)) {
       if (h1) res.setHeader('Connection', 'close');
