@@ -5,6 +5,12 @@
 // sending a request on a connection the next holder has never seen (and would reset).
 import type { Socket } from 'node:net';
 
+/** The response of a request in flight, as far as closing its connection needs it. */
+interface PendingResponse {
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string): unknown;
+}
+
 /** A connection idle this long is not about to send a request: closing it now races nothing likely. */
 const IDLE_CLOSE_MS = 250;
 const SWEEP_MS = 50;
@@ -17,16 +23,26 @@ function onAddress(socket: Socket, ip: string): boolean {
 export class KeepAliveDrain {
   /** HTTP/1 connections that have carried a request, each with when its last response ended (null: busy now). */
   private readonly idleSince = new Map<Socket, number | null>();
+  /** The response in flight on each busy connection. */
+  private readonly busy = new Map<Socket, PendingResponse>();
   private ip: string | null = null;
   private sweep: NodeJS.Timeout | undefined;
 
   /** A request starts on `socket` (HTTP/1 only: an HTTP/2 stream's socket is the session's). */
-  requestStarted(socket: Socket): void {
-    if (!this.idleSince.has(socket)) socket.once('close', () => this.idleSince.delete(socket));
+  requestStarted(socket: Socket, res: PendingResponse): void {
+    if (!this.idleSince.has(socket)) {
+      socket.once('close', () => {
+        this.idleSince.delete(socket);
+        this.busy.delete(socket);
+      });
+    }
     this.idleSince.set(socket, null);
+    this.busy.set(socket, res);
+    if (this.closes(socket)) res.setHeader('Connection', 'close');
   }
 
   requestEnded(socket: Socket): void {
+    this.busy.delete(socket);
     if (this.idleSince.has(socket)) this.idleSince.set(socket, Date.now());
   }
 
@@ -47,6 +63,9 @@ export class KeepAliveDrain {
       if (ip !== null) {
         this.sweep = setInterval(() => this.closeIdle(), SWEEP_MS);
         this.sweep.unref();
+        // Responses under way whose head is not out yet end their connection too; one already
+        // streaming keeps it open, which then idles into the sweep.
+        for (const [socket, res] of this.busy) if (!res.headersSent && onAddress(socket, ip)) res.setHeader('Connection', 'close');
       }
     }
     if (ip === null) return 0;

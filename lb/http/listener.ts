@@ -458,7 +458,7 @@ export class HttpListener implements ListenerEngine {
     const logged = this.accessLog?.sampled() === true ? this.accessLog : null;
     // The connection's own count becomes this request's; later requests on it add their own.
     if (!this.fresh.delete(peerKey(req.socket))) this.deps.metrics.listenerInFlight.inc({ listener: this.name });
-    if (h1) this.keepAlive.requestStarted(req.socket);
+    if (h1) this.keepAlive.requestStarted(req.socket, res);
     res.once('close', () => {
       this.deps.metrics.listenerInFlight.dec({ listener: this.name });
       if (h1) this.keepAlive.requestEnded(req.socket);
@@ -471,7 +471,7 @@ export class HttpListener implements ListenerEngine {
       logged?.log(this.record(req, route, pool, trip, Number(code), bytes, began));
       if (this.draining) setImmediate(() => this.server.closeIdleConnections());
     });
-    if (h1 && (this.draining || this.keepAlive.closes(req.socket))) res.setHeader('Connection', 'close');
+    if (this.draining && h1) res.setHeader('Connection', 'close');
 
     if (!hasOneHostAtMost(req.rawHeaders)) {
       if (h1) res.setHeader('Connection', 'close');
