@@ -3,7 +3,8 @@
 // 3 when the API cannot be reached.
 import { parseArgs } from 'node:util';
 import { certCommand, CERT_USAGE } from './ctl-cert.js';
-import type { BackendViewT, ListenerViewT, MetaT, PoolViewT } from '../web/schemas.js';
+import type { BackendViewT, ListenerViewT, MetaT, NodesResponseT, PoolViewT } from '../web/schemas.js';
+import { nodesText } from './ctl-nodes.js';
 import { CTL_CHANGES_USAGE, ChangeUsageError, runChangeCommand, type ChangeOptions } from './ctl-changes.js';
 import { CtlClient, CtlError, type CtlAuth } from './ctl-client.js';
 import { formatTable } from './ctl-table.js';
@@ -11,7 +12,7 @@ import { formatTable } from './ctl-table.js';
 export const CTL_USAGE = `usage: ballast ctl [--api URL] [--token T | --user U --password P] [--json] <command>
 
 commands:
-  status                                  leader, term, commit index, VIP and nodes
+  status                                  leader, term, commit index, VIP and nodes; each node's own role and host
   pools                                   pools with backend counts, health and active connections
   backends POOL                           backends of a pool: address, weight, state, health, active
   listeners                               listeners and the ports the workers bound
@@ -92,7 +93,9 @@ async function run(client: CtlClient, command: string, rest: string[], opts: { w
     case 'status': {
       args(rest, []);
       const c = await client.call<ClusterBody>('GET', '/api/v1/cluster');
-      return { json: c, text: statusText(c) };
+      // A node from before GET /nodes existed still answers the Raft view.
+      const reports = await client.call<NodesResponseT>('GET', '/api/v1/nodes').catch(() => null);
+      return { json: reports ? { ...c, reports: reports.nodes } : c, text: statusText(c) + (reports ? `\n${nodesText(reports)}` : '') };
     }
     case 'pools': {
       args(rest, []);

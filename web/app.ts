@@ -2,6 +2,7 @@
 // authentication, roles and CSRF checked before any route runs. buildApp() is separate from
 // listen() so tests can inject().
 import Fastify, { type FastifyRequest } from 'fastify';
+import { createNodeReportBoard } from '../cluster/node/node-report.js';
 import { createApiContext } from './api-context.js';
 import { auditRoutes } from './audit-routes.js';
 import { certificateRoutes } from './certificate-routes.js';
@@ -15,6 +16,7 @@ import { edgeRoutes } from './edge-routes.js';
 import { listenerRoutes } from './listener-routes.js';
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter } from './login-limiter.js';
 import { metricsRoutes } from './metrics-route.js';
+import { nodeRoutes } from './node-routes.js';
 import { nodeStatsRoute } from './node-stats-route.js';
 import { docsRoutes } from './openapi.js';
 import { panelPlugin } from './panel/plugin.js';
@@ -45,7 +47,7 @@ export function buildApp(deps: AdminDeps) {
   });
   app.decorateRequest('principal', null);
 
-  const auth = new Authenticator(() => deps.store.readAccess(), new LoginLimiter(deps.loginLimits ?? DEFAULT_LOGIN_LIMITS, now), now);
+  const auth = new Authenticator(() => deps.store.readAccess(), new LoginLimiter(deps.loginLimits ?? DEFAULT_LOGIN_LIMITS, now), now, deps.readBarrier ?? null);
 
   // Default deny: a route is open only when it says so, and unknown URLs need credentials too.
   app.addHook('onRequest', async (req: FastifyRequest) => {
@@ -70,6 +72,7 @@ export function buildApp(deps: AdminDeps) {
   });
 
   const api = createApiContext(deps, auth, now);
+  const workers = deps.workers;
   const changes = changeWatchRoutes(api);
   // Long polls answer at once when the app closes, so close() does not wait out their timers.
   app.addHook('preClose', async () => changes.close());
@@ -87,6 +90,8 @@ export function buildApp(deps: AdminDeps) {
     ...changes.routes,
     ...cacheRoutes(api),
     ...certificateRoutes(api),
+    // Without a node's board (tests, a bare app) the answer is this node alone.
+    ...nodeRoutes(api, deps.nodeReports ?? createNodeReportBoard({ nodeId: deps.nodeId, logger: deps.logger, clusterView: () => deps.clusterView(), raft: () => null, metrics: workers ? () => workers.metrics() : null })),
   ];
   routes.push(...docsRoutes(routes));
   registerRoutes(app, routes);

@@ -16,6 +16,13 @@ const BASIC_CACHE_MAX = 256;
 
 const RANK: Record<Role, number> = { viewer: 0, admin: 1 };
 
+/** Bound on the read barrier a failed login waits for; without a quorum it times out and the login fails. */
+const CATCH_UP_MS = 2000;
+/** Bound on waiting for a cluster whose first leader is still creating the admin user. */
+const FIRST_USER_WAIT_MS = 5000;
+
+type Verified = { role: Role; passwordHash: string };
+
 export class Authenticator {
   private signer: { secret: string; signer: SessionSigner } | null = null;
   /** sha256(user, password, stored hash) -> expiry; a password change misses the cache. */
@@ -25,6 +32,8 @@ export class Authenticator {
     private readonly access: () => AccessReader,
     private readonly limiter: LoginLimiter,
     private readonly now: () => number,
+    /** Waits until this node applied what the cluster committed (Raft ReadIndex); null on a one-node node. */
+    private readonly readBarrier: ((timeoutMs: number) => Promise<void>) | null = null,
   ) {}
 
   /** The signer for the cluster's current secret; null before the cluster has one. */
@@ -39,13 +48,40 @@ export class Authenticator {
   async checkPassword(user: string, password: string, address: string): Promise<{ role: Role; passwordHash: string }> {
     const wait = this.limiter.retryAfterS(user, address);
     if (wait > 0) throw new WebError('WEB_ERR_RATE_LIMITED', `too many failed logins; try again in ${wait}s`, { retryAfterS: wait });
-    const record = this.access().user(user);
-    const ok = record ? await verifyPassword(password, record.passwordHash) : await verifyAgainstDecoy(password);
-    if (!record || !ok) {
+    const verified = (await this.verify(user, password)) ?? (await this.verifyAfterCatchUp(user, password));
+    if (!verified) {
       this.limiter.recordFailure(user, address);
       throw new WebError('WEB_ERR_LOGIN_FAILED', 'wrong user name or password');
     }
-    return { role: record.role, passwordHash: record.passwordHash };
+    return verified;
+  }
+
+  private async verify(user: string, password: string): Promise<Verified | null> {
+    const record = this.access().user(user);
+    const ok = record ? await verifyPassword(password, record.passwordHash) : await verifyAgainstDecoy(password);
+    return record && ok ? { role: record.role, passwordHash: record.passwordHash } : null;
+  }
+
+  /**
+   * Users are replicated state: a follower that has not applied the latest user change (right after
+   * the cluster started, the entry that creates the admin) would refuse a good password. Catch up
+   * with the cluster and check once more, only if that changed the user's record.
+   */
+  private async verifyAfterCatchUp(user: string, password: string): Promise<Verified | null> {
+    const barrier = this.readBarrier;
+    if (!barrier) return null;
+    const before = this.access().user(user)?.passwordHash;
+    const deadline = performance.now() + FIRST_USER_WAIT_MS;
+    for (;;) {
+      // No quorum: the barrier times out and the answer comes from what this node has.
+      await barrier(CATCH_UP_MS).catch(() => undefined);
+      // A cluster with no access data yet: its first leader is still creating the admin user, and
+      // nobody can log in before that commits, so waiting a moment for it refuses no one sooner.
+      if (this.access().sessionSecret() !== null || performance.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const after = this.access().user(user)?.passwordHash;
+    return after === undefined || after === before ? null : this.verify(user, password);
   }
 
   /** The caller, or null when the request carries no credentials at all. Bad credentials throw. */

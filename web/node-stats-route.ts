@@ -4,16 +4,12 @@
 import { loadavg, uptime } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import si from 'systeminformation';
+import type { HostStats } from '../cluster/node/types.js';
 import type { Access } from './types.js';
 
-export interface NodeStatsBody {
+export interface NodeStatsBody extends HostStats {
   node: string;
   at: number;
-  cpu: { percent: number; cores: number };
-  memory: { total: number; used: number };
-  load: number[];
-  uptimeSec: number;
-  interfaces: { name: string; ip4: string; up: boolean; rxBytesPerSec: number | null; txBytesPerSec: number | null }[];
 }
 
 const STATS_TTL_MS = 1_000;
@@ -60,7 +56,8 @@ export class NodeStatsSampler {
     return {
       node: this.nodeId,
       at: now,
-      cpu: { percent: Math.round(load.currentLoad * 10) / 10, cores: load.cpus.length },
+      // A first reading can be NaN; a report with NaN could not travel to the peers (JSON).
+      cpu: { percent: Number.isFinite(load.currentLoad) ? Math.round(load.currentLoad * 10) / 10 : 0, cores: load.cpus.length },
       // "used" as free(1) counts it: without buffers and page cache.
       memory: { total: mem.total, used: mem.active },
       load: loadavg().map((l) => Math.round(l * 100) / 100),

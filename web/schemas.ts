@@ -179,3 +179,63 @@ export const CacheQuery = Obj({
 export const CachePurgeResponse = WithMeta({
   purge: Obj({ seq: Type.Integer({ description: 'Purge generation; every worker of every node applies it once' }) }),
 });
+
+// ---- GET /api/v1/nodes: every node's own report, as the answering node received it ----
+
+const RaftRole = StringEnum(['leader', 'follower', 'candidate', 'pre-candidate', 'learner', 'unknown'] as const);
+export const HostStatsView = Obj({
+  cpu: Obj({ percent: Type.Number({ description: 'Busy share of all cores, 0..100' }), cores: Type.Integer() }),
+  memory: Obj({ total: Type.Number({ description: 'Bytes' }), used: Type.Number({ description: 'Bytes in use without buffers and page cache' }) }),
+  load: Type.Array(Type.Number(), { description: '1, 5 and 15 minute load averages' }),
+  uptimeSec: Type.Integer(),
+  interfaces: Type.Array(
+    Obj({
+      name: Type.String(),
+      ip4: Type.String(),
+      up: Type.Boolean(),
+      rxBytesPerSec: Nullable(Type.Number(), 'null when not measured yet'),
+      txBytesPerSec: Nullable(Type.Number(), 'null when not measured yet'),
+    }),
+  ),
+});
+export const NodeReportView = Obj({
+  node: Type.String(),
+  at: Type.Integer({ description: "Epoch ms on the reporting node's clock when it made the report" }),
+  raft: Obj({
+    role: RaftRole,
+    term: Type.Integer(),
+    leader: Nullable(Type.String(), 'The leader as the reporting node knows it'),
+    commitIndex: Type.Integer(),
+    lastIndex: Type.Integer({ description: "Last index in the reporting node's own log" }),
+    leaderContactMs: Nullable(Type.Integer(), 'ms since the reporting node last heard from its leader (0 on the leader)'),
+  }),
+  stats: Type.Union([HostStatsView, Type.Null()], { description: 'null when the host could not be read' }),
+  traffic: Type.Union(
+    [
+      Type.Array(
+        Obj({
+          pool: Type.String(),
+          backend: Type.String(),
+          requests: Type.Number({ description: 'HTTP requests to this backend through this node since its workers started (a counter)' }),
+          errors: Type.Number({ description: 'Of those, answered with a 5xx' }),
+        }),
+      ),
+      Type.Null(),
+    ],
+    { description: 'Cumulative per-backend counters of the reporting node; null while it runs no workers' },
+  ),
+});
+export const NodesResponse = WithMeta({
+  reportEveryMs: Type.Integer({ description: 'How often each node sends its report to its peers' }),
+  staleAfterMs: Type.Integer({ description: 'A report older than this is stale' }),
+  unreachableAfterMs: Type.Integer({ description: 'No report for this long (or never): the node is unreachable from here' }),
+  nodes: Type.Array(
+    Obj({
+      id: Type.String(),
+      status: StringEnum(['self', 'fresh', 'stale', 'unreachable'] as const),
+      ageMs: Nullable(Type.Integer(), "ms since the answering node received this node's last report; null: never"),
+      report: Type.Union([NodeReportView, Type.Null()], { description: 'The last report received (kept when stale or unreachable); null: never' }),
+    }),
+  ),
+});
+export type NodesResponseT = Static<typeof NodesResponse>;

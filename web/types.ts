@@ -1,7 +1,7 @@
 // What the admin app needs from its node (AdminDeps) and what it knows about a caller (Principal).
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ClusterView, StateStore } from '../cluster/node/types.js';
+import type { ClusterView, NodeReportSource, StateStore } from '../cluster/node/types.js';
 import type { AccessSource, Role } from '../cluster/state/types.js';
 import type { BackendSnapshot } from '../lb/pool-types.js';
 import type { SealKey } from '../lb/tls/key-seal.js';
@@ -47,6 +47,13 @@ export interface AdminDeps {
   loginLimits?: LoginLimits;
   /** Seals uploaded certificate keys (from the cluster secret); absent: certificate uploads are refused. */
   sealKey?: SealKey;
+  /** Every node's own report as this node received it (GET /api/v1/nodes); absent: this node alone. */
+  nodeReports?: NodeReportSource | null;
+  /**
+   * Waits until this node applied what the cluster had committed (Raft ReadIndex); absent or null on
+   * a one-node node. A login that fails on a node still catching up is checked once more after it.
+   */
+  readBarrier?: ((timeoutMs: number) => Promise<void>) | null;
 }
 
 export type AuthVia = 'session' | 'token' | 'basic';

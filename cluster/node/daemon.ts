@@ -28,6 +28,8 @@ import { createVipDriver } from '../vip/driver.js';
 import { orphanVipSpec } from '../vip/orphan-release.js';
 import { LeadershipTransfer } from './leadership-transfer.js';
 import { LocalStateStore } from './local-store.js';
+import { createNodeReportBoard } from './node-report.js';
+import type { PeerReports } from './peer-reports.js';
 import { RaftStateStore, type PeerMessage } from './raft-store.js';
 import { sealKeyFor } from './seal-secret.js';
 import type { ClusterView, StateStore } from './types.js';
@@ -60,6 +62,8 @@ export class BallastNode {
   supervisor: WorkerSupervisor | null = null;
   health: HealthMonitor | null = null;
   vip: VipHolder | null = null;
+  /** What every node reports about itself to its peers (GET /api/v1/nodes). */
+  reports: PeerReports | null = null;
   readonly registry = new Registry();
   private admin: AdminApp | null = null;
   private ready = false;
@@ -124,6 +128,7 @@ export class BallastNode {
     this.supervisor = supervisor;
     await supervisor.start();
     this.followClusterShare(supervisor);
+    this.reports = createNodeReportBoard({ nodeId: config.node.id, logger, clusterView: () => this.clusterView(), raft: () => this.raft, metrics: () => supervisor.metrics() });
     const listenHost = config.node.listenHost;
     supervisor.pushState(this.forWorkers(store.read(), listenHost));
     store.onChange((state) => {
@@ -146,8 +151,11 @@ export class BallastNode {
       registry: this.registry,
       transferLeadership: (to) => this.transferLeadership(to ?? undefined),
       ...(this.sealKey === null ? {} : { sealKey: this.sealKey }),
+      nodeReports: this.reports,
+      readBarrier: this.raft ? (timeoutMs) => this.raft?.readBarrier(timeoutMs) ?? Promise.resolve() : null,
     });
     await this.admin.listen({ host: config.node.adminListen.host, port: config.node.adminListen.port });
+    this.reports.start();
 
     await supervisor.waitApplied(store.read().version, 30_000);
     this.ready = true;
@@ -188,6 +196,7 @@ export class BallastNode {
       snapshotEvery: config.cluster.snapshotCount,
       onRole: (soft) => this.onRole(soft),
       onLease: (lease, soft) => this.vip?.sync(lease, soft),
+      onReport: (from, report) => this.reports?.receive(from, report),
       onTransferRequest: (to) => {
         this.transferLeadership(to).catch((err: unknown) => logger.warn({ err, to }, 'forwarded leadership transfer refused'));
       },
@@ -353,6 +362,7 @@ export class BallastNode {
     if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.shareTimer);
+    this.reports?.stop();
     const { logger } = this.opts;
     await this.transfer.handOverBeforeStop();
     this.leading = false;

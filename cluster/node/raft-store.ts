@@ -16,14 +16,16 @@ import { openDurableLog } from '../storage/file-log.js';
 import type { DurableLog } from '../storage/types.js';
 import type { Transport } from '../transport/types.js';
 import { ClusterError } from './errors.js';
-import type { StateStore } from './types.js';
+import type { NodeReport, StateStore } from './types.js';
 
 export type PeerMessage =
   | { kind: 'raft'; m: Message }
   | { kind: 'propose'; req: number; cmd: StateCommand }
   | { kind: 'proposed'; req: number; result: ApplyResult | null; error: { code: string; message: string } | null }
   /** A follower asks the leader to hand leadership to `to` (an operator acted on the follower's API). */
-  | { kind: 'transfer'; to: NodeId };
+  | { kind: 'transfer'; to: NodeId }
+  /** A node's own report (Raft view, host stats, traffic), sent to every peer every few seconds. */
+  | { kind: 'report'; report: NodeReport };
 
 export interface RaftStoreOptions {
   id: NodeId;
@@ -50,6 +52,8 @@ export interface RaftStoreOptions {
    * node hooks it to drain the VIP first, as for a transfer asked of the leader itself.
    */
   onTransferRequest?: (to: NodeId) => void;
+  /** A peer's NodeReport arrived (checked by the receiver: it is whatever the peer sent). */
+  onReport?: (from: NodeId, report: unknown) => void;
 }
 
 interface Waiter {
@@ -219,6 +223,18 @@ export class RaftStateStore implements StateStore {
     this.pump();
   }
 
+  /** Sends this node's report to every other member (best effort, as every peer message). */
+  sendReport(report: NodeReport): void {
+    for (const id of [...this.conf.voters, ...this.conf.learners]) {
+      if (id === this.opts.id) continue;
+      try {
+        this.opts.transport.send(id, { kind: 'report', report });
+      } catch (err) {
+        this.opts.logger.debug({ err, to: id }, 'node report could not be sent');
+      }
+    }
+  }
+
   /**
    * Leadership transfer from any node: the leader starts it here, a follower passes it to the
    * leader (fire and forget, as the leader's own transfer: GET /cluster shows when it is done).
@@ -357,6 +373,9 @@ export class RaftStateStore implements StateStore {
         } catch (err) {
           this.opts.logger.warn({ err, from, to: msg.to }, 'forwarded leadership transfer refused');
         }
+        return;
+      case 'report':
+        this.opts.onReport?.(from, msg.report);
         return;
       case 'proposed': {
         const f = this.forwarded.get(msg.req);

@@ -2,7 +2,8 @@
 // a write on a follower is forwarded, commits, and reads back on every node (each read naming its
 // node and commit index); the audit entry is replicated; ctl prints tables and --json; with two
 // nodes gone, writes get 503 saying there is no quorum and change nothing, while reads still answer.
-// A leadership transfer asked of a follower is passed to the leader.
+// A leadership transfer asked of a follower is passed to the leader. Every node's own report (role,
+// host stats) reaches a follower over the peer link; a killed node shows as unreachable there.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, type AdminCluster, eventually, startAdminCluster } from '../support/admin-cluster.js';
@@ -15,6 +16,16 @@ interface Meta {
 }
 interface ErrorBody {
   error: { code: string; message: string; field: string };
+}
+interface NodesBody extends Meta {
+  reportEveryMs: number;
+  unreachableAfterMs: number;
+  nodes: {
+    id: string;
+    status: 'self' | 'fresh' | 'stale' | 'unreachable';
+    ageMs: number | null;
+    report: { node: string; raft: { role: string; term: number; leader: string | null; commitIndex: number }; stats: { cpu: { cores: number }; memory: { total: number }; load: number[]; interfaces: { name: string; ip4: string }[] } | null } | null;
+  }[];
 }
 type PoolBody = Meta & { pool: { name: string; scheduler: string; backends: { name: string; address: string; weight: number; state: string }[] } };
 
@@ -81,6 +92,37 @@ describe('admin API on a three-node cluster', { timeout: 300_000 }, () => {
     assert.equal((await cluster.api<PoolBody>(leader, '/api/v1/pools/api')).version, before.version);
   });
 
+  it("a follower shows every node's own role and host stats, as each node reported them", async () => {
+    const f = followers[0]!;
+    const other = followers[1]!;
+    const view = await eventually(`${f} has a fresh report from every node`, 30_000, async () => {
+      const r = await cluster.api<NodesBody>(f, '/api/v1/nodes');
+      return r.nodes.length === 3 && r.nodes.every((n) => (n.status === 'self' || n.status === 'fresh') && n.report?.stats) ? r : undefined;
+    });
+    assert.equal(view.node, f);
+    assert.deepEqual(view.nodes.map((n) => n.id), [f, ...cluster.nodes.map((n) => n.id).filter((id) => id !== f)], 'this node first, then the others');
+    for (const n of view.nodes) {
+      assert.equal(n.report?.node, n.id);
+      assert.ok((n.report?.stats?.cpu.cores ?? 0) >= 1, `${n.id} cores`);
+      assert.ok((n.report?.stats?.memory.total ?? 0) > 0, `${n.id} memory`);
+      assert.equal(n.report?.stats?.load.length, 3);
+      assert.ok(n.report?.stats?.interfaces.some((i) => i.ip4 === '127.0.0.1'), `${n.id} interfaces`);
+      assert.ok(n.status === 'self' || (n.ageMs !== null && n.ageMs < view.unreachableAfterMs), `${n.id} age ${n.ageMs}`);
+    }
+    // The other follower's role: its Raft view on this follower says unknown, its own report says follower.
+    const raftView = await cluster.api<{ leader: string; nodes: { id: string; role: string }[] }>(f, '/api/v1/cluster');
+    assert.equal(raftView.nodes.find((n) => n.id === other)?.role, 'unknown', 'a follower alone cannot know another follower');
+    const roles = Object.fromEntries(view.nodes.map((n) => [n.id, n.report?.raft.role]));
+    assert.deepEqual(roles, { [leader]: 'leader', [f]: 'follower', [other]: 'follower' });
+    assert.ok(view.nodes.every((n) => n.report?.raft.leader === leader));
+
+    const status = await ctl(f, 'status');
+    assert.equal(status.code, 0, status.stderr);
+    for (const n of cluster.nodes) {
+      assert.match(status.stdout, new RegExp(`^${n.id}\\s+(this node|(fresh|stale) \\([0-9.]+s ago\\))\\s+(leader|follower)\\s+\\d+\\s+\\d+\\s+\\d+% of \\d+\\s+[0-9.]+/[0-9.]+ GiB`, 'm'));
+    }
+  });
+
   it('ballast ctl drives the same operations on a follower, as tables and as --json', async () => {
     const f = followers[0]!;
     const status = await ctl(f, 'status');
@@ -140,6 +182,7 @@ describe('admin API on a three-node cluster', { timeout: 300_000 }, () => {
   it('with two nodes gone: writes get 503 saying there is no quorum and change nothing; reads still answer', async () => {
     const survivor = followers[0]!;
     const stateBefore = await cluster.api<Meta & { pools: unknown[] }>(survivor, '/api/v1/pools');
+    const killedAt = Date.now();
     for (const n of cluster.nodes.filter((x) => x.id !== survivor)) await cluster.kill(n.id);
     // Until the survivor notices (an election timeout), it still names the dead leader.
     await eventually('survivor knows no leader', 30_000, async () => ((await cluster.api<{ leader: string | null }>(survivor, '/api/v1/cluster')).leader === null ? true : undefined));
@@ -165,6 +208,20 @@ describe('admin API on a three-node cluster', { timeout: 300_000 }, () => {
     const view = await cluster.api<Meta & { leader: string | null; nodes: { id: string }[] }>(survivor, '/api/v1/cluster');
     assert.equal(view.leader, null);
     assert.equal(view.node, survivor);
+
+    // The killed nodes go silent: unreachable within a bound, their last known figures kept.
+    const gone = await eventually('killed nodes unreachable on the survivor', 30_000, async () => {
+      const r = await cluster.api<NodesBody>(survivor, '/api/v1/nodes');
+      return r.nodes.filter((n) => n.id !== survivor).every((n) => n.status === 'unreachable') ? r : undefined;
+    });
+    const unreachableAfter = Date.now() - killedAt;
+    process.stdout.write(`# killed nodes shown unreachable ${unreachableAfter} ms after the kill (bound ${gone.unreachableAfterMs} ms of silence)\n`);
+    assert.ok(unreachableAfter >= gone.unreachableAfterMs / 2, `unreachable after ${unreachableAfter} ms: too soon`);
+    for (const n of gone.nodes.filter((x) => x.id !== survivor)) {
+      assert.ok(n.ageMs !== null && n.ageMs >= gone.unreachableAfterMs, `${n.id} age ${n.ageMs}`);
+      assert.ok(n.report?.stats, `${n.id} keeps its last known stats`);
+    }
+    assert.equal(gone.nodes.find((n) => n.id === survivor)?.status, 'self');
 
     const viaCtl = await ctl(survivor, 'drain', 'web', 'b1');
     assert.equal(viaCtl.code, 1);

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ClusterError } from '../../cluster/node/errors.js';
 import { LocalStateStore } from '../../cluster/node/local-store.js';
-import type { ClusterView } from '../../cluster/node/types.js';
+import type { ClusterView, NodeReportSource } from '../../cluster/node/types.js';
 import { normalizeListener, normalizePool } from '../../config/normalize.js';
 import { deriveSealKey } from '../../lb/tls/key-seal.js';
 import { bootstrapAccess } from '../../web/access-bootstrap.js';
@@ -42,6 +42,10 @@ export interface FixtureOptions {
   /** Reuse a state directory (a second "node" reading the same replicated state). */
   dir?: string;
   clusterView?: (store: LocalStateStore) => ClusterView;
+  nodeReports?: NodeReportSource;
+  readBarrier?: (timeoutMs: number) => Promise<void>;
+  /** Skip creating users and pools: a node that has not applied the bootstrap yet. */
+  empty?: boolean;
 }
 
 export const BOOTSTRAP = {
@@ -78,7 +82,7 @@ export async function webFixture(opts: FixtureOptions = {}): Promise<WebFixture>
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'ballast-web-'));
   const store = await LocalStateStore.open(dir);
   const logger = pino({ level: 'silent' });
-  if (store.read().pools.length === 0) {
+  if (store.read().pools.length === 0 && !opts.empty) {
     await store.propose({ v: 1, op: 'bootstrap', ...structuredClone(BOOTSTRAP) });
     await bootstrapAccess(store, { user: ADMIN.user, password: ADMIN.password }, logger);
     const at = Date.now();
@@ -103,6 +107,8 @@ export async function webFixture(opts: FixtureOptions = {}): Promise<WebFixture>
   };
   if (opts.loginLimits) deps.loginLimits = opts.loginLimits;
   if (opts.now) deps.now = opts.now;
+  if (opts.nodeReports) deps.nodeReports = opts.nodeReports;
+  if (opts.readBarrier) deps.readBarrier = opts.readBarrier;
   const app = buildApp(deps);
   return {
     app,

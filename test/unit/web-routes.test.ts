@@ -92,6 +92,11 @@ test('cluster: reads say which node answered at which version; a one-node cluste
   assert.equal(body.commitIndex, fx.store.read().version);
   assert.equal(body.nodes.length, 1);
 
+  // A node without peers reports itself alone (web-nodes.test.ts covers peers' reports).
+  const nodes = await call('GET', '/api/v1/nodes');
+  assert.equal(nodes.statusCode, 200, nodes.body);
+  assert.deepEqual(nodes.json<{ nodes: { id: string; status: string }[] }>().nodes.map((n) => [n.id, n.status]), [['n1', 'self']]);
+
   const t = await call('POST', '/api/v1/cluster/transfer-leadership', { body: {} });
   assert.equal(t.statusCode, 409);
   assert.equal(t.json<{ error: { message: string } }>().error.message, 'single-node cluster: nothing to transfer to');

@@ -2,7 +2,8 @@
 // three-node cluster: log in, see the nodes and the VIP holder, drain a backend from a follower's
 // panel and watch the leader's panel show it, see an API error with its field, watch the charts
 // move under real traffic, create a pool and a listener, hand leadership over, and see the no-quorum
-// message. Every failed HTTP response a page gets must be one the test provoked; no script errors.
+// message. A follower's panel shows every node's role and host stats from the nodes' own reports,
+// the cluster-wide traffic sums, and a killed node as unreachable. Every failed HTTP response a page gets must be one the test provoked; no script errors.
 // Screenshots go to test-output/ for a person to look at.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -141,6 +142,23 @@ describe('panel in a browser', { skip, timeout: 600_000 }, () => {
     assert.match((await follower.locator('#follower-banner').textContent()) ?? '', /forwarded to the leader/);
     assert.equal(await follower.locator('#node-role').getAttribute('data-role'), 'follower');
     await shown(follower, '#nodes tr[data-role="leader"][data-vip="holder"]');
+    // Every node's role, even the other follower's (its own report, labelled with its age; this
+    // follower's Raft alone knows only the leader), and every node's host stats.
+    const api = await cluster.api<{ leader: string; nodes: { id: string; role: string }[] }>(followerId, '/api/v1/cluster');
+    for (const n of api.nodes.filter((x) => x.role === 'unknown')) {
+      await shown(follower, `#nodes tr[data-node="${n.id}"][data-role="follower"][data-role-source="report"]`);
+      assert.match((await follower.locator(`#nodes tr[data-node="${n.id}"] .role-note`).textContent()) ?? '', /reported .* ago/);
+    }
+    await follower.locator('#nodes th', { hasText: 'Match index (leader only)' }).waitFor(WAIT);
+    for (const n of cluster.nodes) {
+      await shown(follower, `#hosts tr[data-node="${n.id}"][data-status="${n.id === followerId ? 'self' : 'fresh'}"]`);
+      const row = follower.locator(`#hosts tr[data-node="${n.id}"]`);
+      await row.locator('td[data-key="cpu"]', { hasText: 'core' }).waitFor(WAIT);
+      await row.locator('td[data-key="memory"]', { hasText: ' of ' }).waitFor(WAIT);
+      await row.locator('td[data-key="interfaces"]', { hasText: '127.0.0.1' }).waitFor(WAIT);
+      assert.match((await row.getAttribute('data-role')) ?? '', /^(leader|follower)$/);
+    }
+    assert.equal(await follower.locator('#hosts tbody tr').count(), 3);
     await follower.screenshot({ path: join(OUT, 'panel-follower.png'), fullPage: true });
     await leader.context().close();
     await follower.context().close();
@@ -233,6 +251,9 @@ describe('panel in a browser', { skip, timeout: 600_000 }, () => {
     assert.ok(Object.keys(active).some((k) => k.startsWith('web/')), JSON.stringify(active));
     const points = await page.locator('#chart-rps').getAttribute('data-points');
     assert.ok(Number(points) >= 2, `chart points: ${points}`);
+    // The cluster-wide sums come from the nodes' reported counters (this node's among them).
+    await page.locator('#cluster-traffic tr[data-pool="web"] td[data-key="rps"]').filter({ hasNotText: /^0\.00$/ }).first().waitFor(WAIT);
+    await page.locator('#cluster-traffic [data-key="counted"]', { hasText: leaderId }).waitFor(WAIT);
     // Per-backend requests/s in the table come from the same scrapes.
     await backendRow(page, 'b3').locator('td').nth(6).filter({ hasNotText: /^–$/ }).waitFor(WAIT);
     await page.locator('#traffic').scrollIntoViewIfNeeded();
@@ -310,6 +331,10 @@ describe('panel in a browser', { skip, timeout: 600_000 }, () => {
     const page = await openPanel(survivor);
     for (const n of cluster.nodes.filter((x) => x.id !== survivor)) await cluster.kill(n.id);
     await page.locator('#follower-banner', { hasText: 'knows no leader' }).waitFor(WAIT);
+    // The killed nodes stop reporting: unreachable, with the age of their last report.
+    for (const n of cluster.nodes.filter((x) => x.id !== survivor)) {
+      await page.locator(`#hosts tr[data-node="${n.id}"][data-status="unreachable"]`, { hasText: 'last report' }).waitFor(WAIT);
+    }
     await eventually('survivor knows no leader', 30_000, async () => ((await cluster.api<{ leader: string | null }>(survivor, '/api/v1/cluster')).leader === null ? true : undefined));
     await backendRow(page, 'b2').locator('button[data-action="drain"]').click();
     await page.locator('.notice-error', { hasText: 'no quorum' }).waitFor(WAIT);

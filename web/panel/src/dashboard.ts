@@ -3,11 +3,14 @@
 // listeners. Polls the API every second (one poll in flight at a time) and /metrics with it.
 import type { ApiClient } from './api-client.js';
 import { AuditSection, auditFromApi } from './audit-view.js';
+import { ClusterTraffic } from './cluster-traffic.js';
+import { ClusterTrafficSection } from './cluster-traffic-view.js';
 import { ClusterSection } from './cluster-view.js';
 import { h, setAttr, setText } from './dom.js';
 import { ListenersSection } from './listeners-view.js';
 import { CertificatesSection, certificateFromApi } from './certificates-view.js';
-import { type ClusterView, clusterFromApi, listFromApi, listenerFromApi, nodeStatsFromApi, poolFromApi } from './models.js';
+import { type ClusterView, clusterFromApi, listFromApi, listenerFromApi, nodeStatsFromApi, nodesFromApi, poolFromApi } from './models.js';
+import { NodeHostsSection } from './node-hosts-view.js';
 import { NodeStatsSection } from './node-stats-view.js';
 import { Notices, errorText } from './notice.js';
 import { PoolsSection } from './pools-view.js';
@@ -20,6 +23,8 @@ import { ago, ms, rate } from './units.js';
 
 const POLL_MS = 1000;
 const STATS_EVERY = 3;
+/** Nodes report every 2 s; asking every other poll sees each report. */
+const NODES_EVERY = 2;
 const WATCH_RETRY_MS = 2000;
 /** Consecutive failed long polls before the panel relies on its poll alone (an older node, say). */
 const WATCH_MAX_FAILURES = 30;
@@ -31,6 +36,9 @@ export class Dashboard {
   private readonly notices = new Notices();
   private readonly cluster: ClusterSection;
   private readonly stats = new NodeStatsSection();
+  private readonly hosts = new NodeHostsSection();
+  private readonly clusterTraffic = new ClusterTrafficSection();
+  private readonly clusterRates = new ClusterTraffic();
   private readonly pools: PoolsSection;
   private readonly listeners: ListenersSection;
   private readonly certificates = new CertificatesSection();
@@ -85,7 +93,9 @@ export class Dashboard {
         'main',
         { class: 'content' },
         h('div', { class: 'grid-2' }, this.cluster.el, this.stats.el),
+        this.hosts.el,
         h('section', { id: 'traffic', class: 'card' }, h('header', { class: 'card-head' }, h('h2', {}, 'Traffic on this node')), h('div', { class: 'charts' }, this.charts.rps.el, this.charts.p99.el, this.charts.active.el)),
+        this.clusterTraffic.el,
         this.pools.el,
         this.listeners.el,
         this.certificates.el,
@@ -163,17 +173,29 @@ export class Dashboard {
   }
 
   private async poll(): Promise<void> {
+    const withNodes = this.ticks % NODES_EVERY === 0;
     const withStats = this.ticks++ % STATS_EVERY === 0;
-    const [cluster, pools, listeners, metrics, stats, audit] = await Promise.allSettled([
+    const [cluster, pools, listeners, metrics, stats, audit, nodes] = await Promise.allSettled([
       this.client.get<unknown>('/api/v1/cluster'),
       this.client.get<unknown>('/api/v1/pools'),
       this.client.get<unknown>('/api/v1/listeners'),
       this.client.metricsText(),
       withStats ? this.client.get<unknown>('/api/v1/node/stats') : Promise.resolve(null),
       withStats ? this.client.get<unknown>('/api/v1/audit?limit=10') : Promise.resolve(null),
+      withNodes ? this.client.get<unknown>('/api/v1/nodes') : Promise.resolve(null),
     ]);
     if (this.stopped) return;
     const failures: string[] = [];
+    if (nodes.status === 'fulfilled') {
+      if (nodes.value !== null) {
+        const model = nodesFromApi(nodes.value);
+        this.cluster.updateReports(model.nodes);
+        this.hosts.update(model);
+        this.clusterTraffic.update(this.clusterRates.push(model.nodes));
+      }
+    } else {
+      this.hosts.unavailable(errorText(nodes.reason));
+    }
     if (cluster.status === 'fulfilled') this.showCluster(clusterFromApi(cluster.value));
     else failures.push(errorText(cluster.reason, 'cluster'));
     if (pools.status === 'fulfilled') this.pools.update(listFromApi(pools.value, 'pools').map(poolFromApi));

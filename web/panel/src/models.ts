@@ -179,3 +179,58 @@ export function nodeStatsFromApi(raw: unknown): NodeStats {
     }),
   };
 }
+
+export type ReportStatus = 'self' | 'fresh' | 'stale' | 'unreachable';
+
+/** One node of GET /api/v1/nodes: what it last reported about itself, and how long ago. */
+export interface NodeReportModel {
+  id: string;
+  status: ReportStatus;
+  ageMs: number | null;
+  /** Null when the node never reported (or its report carried no Raft view). */
+  raft: { role: ClusterView['nodes'][number]['role']; term: number; leader: string | null; commitIndex: number; lastIndex: number; leaderContactMs: number | null } | null;
+  /** The reporting node's clock when it made the report (only for rates between two of its reports). */
+  at: number | null;
+  stats: NodeStats | null;
+  traffic: { pool: string; backend: string; requests: number; errors: number }[] | null;
+}
+
+export interface NodesModel {
+  answeredBy: string;
+  reportEveryMs: number;
+  nodes: NodeReportModel[];
+}
+
+const REPORT_STATUSES = ['self', 'fresh', 'stale', 'unreachable'] as const;
+
+export function nodesFromApi(raw: unknown): NodesModel {
+  const o = obj(raw);
+  return {
+    answeredBy: text(o['node']),
+    reportEveryMs: num(o['reportEveryMs'], 2000),
+    nodes: arr(o['nodes']).map((raw_) => {
+      const n = obj(raw_);
+      const rep = n['report'] ? obj(n['report']) : null;
+      const r = rep?.['raft'] ? obj(rep['raft']) : null;
+      const traffic = rep && Array.isArray(rep['traffic']) ? rep['traffic'] : null;
+      return {
+        id: text(n['id']),
+        status: REPORT_STATUSES.find((s) => s === n['status']) ?? 'unreachable',
+        ageMs: numOrNull(n['ageMs']),
+        raft: r
+          ? {
+              role: ROLES.find((x) => x === r['role']) ?? 'unknown',
+              term: num(r['term']),
+              leader: typeof r['leader'] === 'string' ? r['leader'] : null,
+              commitIndex: num(r['commitIndex']),
+              lastIndex: num(r['lastIndex']),
+              leaderContactMs: numOrNull(r['leaderContactMs']),
+            }
+          : null,
+        at: rep ? numOrNull(rep['at']) : null,
+        stats: rep?.['stats'] ? nodeStatsFromApi(rep['stats']) : null,
+        traffic: traffic ? traffic.map((t) => ({ pool: text(obj(t)['pool']), backend: text(obj(t)['backend']), requests: num(obj(t)['requests']), errors: num(obj(t)['errors']) })) : null,
+      };
+    }),
+  };
+}
