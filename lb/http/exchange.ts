@@ -93,6 +93,16 @@ function isH1(res: ClientResponse): res is ServerResponse {
   return !('stream' in res);
 }
 
+/**
+ * Whether the response went out whole before it closed. node's HTTP/2 compat response says
+ * writableFinished (and emits 'finish') also for a stream the client reset, which left the backend
+ * request running, paused on a dead stream, holding its connection and lease for good: for HTTP/2
+ * only our own end() counts.
+ */
+function sentWhole(res: ClientResponse): boolean {
+  return isH1(res) ? res.writableFinished : res.writableEnded;
+}
+
 function rawHeaderList(controller: Dispatcher.DispatchController): readonly (string | Buffer)[] {
   const raw = controller.rawHeaders;
   if (Array.isArray(raw)) return raw;
@@ -125,7 +135,7 @@ export class Exchange {
   ) {
     this.withBody = hasBody(req);
     res.once('close', () => {
-      if (res.writableFinished) return;
+      if (sentWhole(res)) return;
       this.clientGone = true;
       this.ctx.tap?.abort();
       this.controller?.abort(new Error('client closed the connection'));

@@ -5,7 +5,6 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { compileAccessLog, type AccessLogger } from '../access-log/access-logger.js';
 import type { AccessRecord } from '../access-log/types.js';
 import { createEdgeRuntime, type EdgeRuntime } from '../edge/edge-runtime.js';
@@ -15,16 +14,13 @@ import { ProxyIntake } from '../edge/proxy-intake.js';
 import type { GateVerdict } from '../edge/types.js';
 import { LbError } from '../errors.js';
 import { TlsError } from '../tls/errors.js';
-import { ListenerCertificates } from '../tls/listener-certificates.js';
-import { TicketKeyRotation } from '../tls/ticket-keys.js';
-import type { ListenerEngine, ListenerSpec, ListenerTlsSpec, RouteSpec } from '../types.js';
+import type { ListenerEngine, ListenerSpec, RouteSpec } from '../types.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
 import { KeepAliveDrain } from './keep-alive-drain.js';
-import { H2Front } from './h2-front.js';
+import { contextKey, ListenerTls } from './listener-tls.js';
 import { compilePolicy, type ResponsePolicy } from './header-policy.js';
 import { h1RawHeadersFromH2, upstreamRequestHeaders } from './header-rewrite.js';
 import { rawReply, sendLocalReply, sendPlain } from './local-reply.js';
-import { HttpsRedirect } from './redirect-server.js';
 import { normalizeHost, originForm, requestPath, Router } from './router.js';
 import { Tunnel } from './tunnel.js';
 import type { ClientRequest, ClientResponse, HttpListenerDeps } from './types.js';
@@ -79,26 +75,11 @@ interface Trip {
 /** node reads this per new connection; @types/node does not declare it on Server. */
 type SizedServer = (Server | HttpsServer) & { maxHeaderSize: number };
 
-/** The TLS side of a listener: its certificates, ticket keys, HTTP/2 front and redirect companion. */
-interface TlsParts {
-  certificates: ListenerCertificates;
-  tickets: TicketKeyRotation;
-  keys: Buffer | undefined;
-  h2: H2Front | undefined;
-  redirect: HttpsRedirect | undefined;
-  unwatchSeed: () => void;
-}
-
-/** What the SecureContexts are built from; http2 and redirectHttp changes recreate the listener instead. */
-function contextKey(tls: ListenerTlsSpec | undefined): string {
-  return JSON.stringify(tls === undefined ? null : [tls.certificates, tls.minVersion, tls.ciphers ?? null]);
-}
-
-/** Host the request was routed on: Host for HTTP/1.1, :authority (or Host) for HTTP/2. */
 function peerKey(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
   return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 }
 
+/** Host the request was routed on: Host for HTTP/1.1, :authority (or Host) for HTTP/2. */
 function requestHost(req: ClientRequest): string {
   if (req instanceof IncomingMessage) return normalizeHost(req.headers.host);
   return normalizeHost(req.authority || req.headers.host);
@@ -110,7 +91,7 @@ export class HttpListener implements ListenerEngine {
   private router: Router;
   private extras: RouteExtras;
   private readonly server: Server | HttpsServer;
-  private readonly tls: TlsParts | undefined;
+  private readonly tls: ListenerTls | undefined;
   private policy: ResponsePolicy | undefined;
   private readonly upstreams: UpstreamPools;
   private readonly sockets = new Set<Socket>();
@@ -157,14 +138,19 @@ export class HttpListener implements ListenerEngine {
     if (spec.tls === undefined) {
       this.server = createServer(httpOptions);
     } else {
-      const parts = this.createTls(spec, spec.tls);
+      const parts = new ListenerTls(spec, spec.tls, {
+        tls: deps.tls,
+        logger: deps.logger,
+        onRequest: (req, res) => this.onRequest(req, res),
+        port: () => this.port(),
+      });
       this.tls = parts;
       const alpn = spec.tls.http2 ? ['h2', 'http/1.1'] : ['http/1.1'];
       // An https.Server rather than http2's allowHTTP1: HTTP/1.1 over TLS then gets exactly the
       // plain listener's guards (header deadline, idle cut, maxConnections, client errors).
       const server = createHttpsServer({ ...httpOptions, ...parts.certificates.serverOptions(alpn, spec.timeouts.clientHeaderMs) });
       this.server = server;
-      this.routeByAlpn(server, parts);
+      parts.attach(server, (socket) => this.marks.set(socket, { read: 0, written: 0 }));
       server.on('tlsClientError', (err: Error) => {
         deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool: '', kind: 'tls_handshake' });
         deps.logger.debug({ listener: this.name, err: err.message }, 'TLS handshake failed');
@@ -291,7 +277,7 @@ export class HttpListener implements ListenerEngine {
     })
       .then(() => this.tls?.redirect?.close())
       .then(() => {
-        this.stopTls();
+        this.tls?.stop();
         return this.upstreams.close();
       });
     return this.closed;
@@ -303,7 +289,7 @@ export class HttpListener implements ListenerEngine {
     this.closed ??= new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.tls?.h2?.destroy();
     this.tls?.redirect?.destroy();
-    this.stopTls();
+    this.tls?.stop();
     this.server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
@@ -323,67 +309,6 @@ export class HttpListener implements ListenerEngine {
   /** Port of the HTTP -> HTTPS redirect companion (tls.redirectHttp), 0 when there is none. */
   redirectPort(): number {
     return this.tls?.redirect?.port() ?? 0;
-  }
-
-  private createTls(spec: ListenerSpec, tls: ListenerTlsSpec): TlsParts {
-    const tlsDeps = this.deps.tls;
-    if (tlsDeps === undefined) throw new Error(`listener "${spec.name}" has tls but the engine was given no TLS material`);
-    const certificates = new ListenerCertificates(tls, {
-      listener: spec.name,
-      material: tlsDeps.material,
-      expiry: tlsDeps.expiry,
-      logger: this.deps.logger,
-    });
-    const parts: TlsParts = {
-      certificates,
-      keys: undefined,
-      tickets: new TicketKeyRotation(tlsDeps.material.ticketSeed(), spec.name, (keys) => {
-        parts.keys = keys;
-        (this.server as HttpsServer).setTicketKeys(keys);
-      }),
-      h2: tls.http2
-        ? new H2Front({
-            maxHeaderBytes: spec.maxHeaderBytes,
-            idleMs: spec.timeouts.idleMs,
-            logger: this.deps.logger,
-            onRequest: (req, res) => this.onRequest(req, res),
-          })
-        : undefined,
-      redirect: tls.redirectHttp === undefined ? undefined : new HttpsRedirect(tls.redirectHttp, () => this.port(), this.deps.logger),
-      unwatchSeed: tlsDeps.material.watch((_changed, seedChanged) => {
-        if (seedChanged) parts.tickets.setSeed(tlsDeps.material.ticketSeed());
-      }),
-    };
-    certificates.onSwap = () => {
-      // The default context serves clients that send no SNI; replacing it affects new handshakes only.
-      const server = this.server as HttpsServer | undefined;
-      if (server === undefined) return;
-      server.setSecureContext(certificates.defaultContextOptions());
-      if (parts.keys !== undefined) server.setTicketKeys(parts.keys);
-    };
-    return parts;
-  }
-
-  /** After the handshake: "h2" sockets go to the HTTP/2 front, the rest to node's HTTP/1.1 handler. */
-  private routeByAlpn(server: HttpsServer, parts: TlsParts): void {
-    const http1 = server.listeners('secureConnection')[0] as ((socket: TLSSocket) => void) | undefined;
-    if (http1 === undefined) throw new Error('node:https no longer attaches its connection handler to secureConnection');
-    server.removeAllListeners('secureConnection');
-    server.on('secureConnection', (socket: TLSSocket) => {
-      this.marks.set(socket, { read: 0, written: 0 });
-      if (socket.alpnProtocol === 'h2' && parts.h2 !== undefined) {
-        parts.h2.accept(socket);
-        return;
-      }
-      http1.call(server, socket);
-    });
-  }
-
-  private stopTls(): void {
-    if (this.tls === undefined) return;
-    this.tls.tickets.stop();
-    this.tls.certificates.close();
-    this.tls.unwatchSeed();
   }
 
   /** Node reads these per connection or per check, so setting them is a live change. */

@@ -1,15 +1,34 @@
-// h2load (nghttp2-client) as the HTTP/2 load generator: a timing-based run over TLS with ALPN h2,
-// parsed into the same shape as wrk's report. h2load prints no latency percentiles, so those are NaN.
+// h2load (nghttp2-client) as the HTTP/2 load generator: a run over TLS with ALPN h2, parsed into
+// the same shape as wrk's report. h2load prints no latency percentiles, so those are NaN.
+//
+// Runs are count-based (-n), sized from the rate the previous run against the same target measured,
+// never timing-based (-D): h2load 1.52's -D stops only the clients whose connection was up when the
+// duration ended; a client still in its TLS handshake then connects and loads the server for good
+// (Worker::stop_all_clients skips clients without a session; Client::connection_made starts
+// requesting whatever the phase). Against a target slower to accept 50 handshakes than -D lasts,
+// h2load never finished: traced 2026-11-23, the sessions left were exactly those opened after -D,
+// every one of their streams answered, at ~300 req/s, for as long as h2load ran.
 import type { ChildProcesses } from './children.js';
 import type { Endpoint, WrkResult } from './types.js';
 
 /** h2load -m: concurrent streams on each connection, so h2's multiplexing is what gets measured. */
 export const H2_STREAMS_PER_CONNECTION = 10;
-/**
- * h2load -c, fixed rather than --connections: at 50 x 10 streams h2load against Ballast did not
- * finish after -D (streams left unanswered; seen 2026-11-23, see docs/BENCH.md), at 10 x 10 it does.
- */
-export const H2_CONNECTIONS = 10;
+/** h2load -c. */
+export const H2_CONNECTIONS = 50;
+/** Requests per stream slot of the first (calibration) run against a target, before its rate is known. */
+const CALIBRATION_ROUNDS = 8;
+/** Fewer than this many requests per stream slot measures connection setup more than streaming. */
+const MIN_ROUNDS = 4;
+const MAX_REQUESTS = 5_000_000;
+
+/** Last measured req/s per target (host:port), to size the next run's -n to about `seconds`. */
+const lastRate = new Map<string, number>();
+
+/** -n for a run of about `seconds` against a target that last did `rate` req/s (undefined: not measured yet). */
+export function h2RequestCount(rate: number | undefined, seconds: number, slots: number): number {
+  if (rate === undefined || !Number.isFinite(rate) || rate <= 0) return slots * CALIBRATION_ROUNDS;
+  return Math.min(MAX_REQUESTS, Math.max(slots * MIN_ROUNDS, Math.round(rate * seconds)));
+}
 
 export interface H2loadOptions {
   seconds: number;
@@ -39,8 +58,10 @@ export function parseH2load(output: string): WrkResult {
 }
 
 export async function runH2load(children: ChildProcesses, target: Endpoint, opts: H2loadOptions): Promise<WrkResult> {
+  const key = `${target.host}:${target.port}`;
+  const requests = h2RequestCount(lastRate.get(key), opts.seconds, opts.connections * opts.streams);
   const args = [
-    '-D', String(opts.seconds),
+    '-n', String(requests),
     '-c', String(opts.connections),
     '-m', String(opts.streams),
     '-t', String(Math.min(opts.threads, opts.connections)),
@@ -51,16 +72,19 @@ export async function runH2load(children: ChildProcesses, target: Endpoint, opts
   let out = '';
   t.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   t.child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  // h2load waits for every stream of a stuck connection past -D; a bound turns that into a failure.
+  // A run sized for `seconds` that takes many times longer has streams nobody answers: a failure.
+  const boundS = Math.max(30, opts.seconds * 6) + 15;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     void children.stop(t, 2000);
-  }, (opts.seconds + 15) * 1000);
+  }, boundS * 1000);
   const code = await t.exited;
   clearTimeout(timer);
-  if (timedOut) throw new Error(`h2load did not finish within ${opts.seconds + 15} s: ${out.trim().slice(-300)}`);
+  if (timedOut) throw new Error(`h2load -n ${requests} did not finish within ${boundS} s: ${out.trim().slice(-300)}`);
   if (code !== 0) throw new Error(`h2load exited ${String(code)}: ${out.trim().slice(-400)}`);
   if (/No protocol negotiated/i.test(out)) throw new Error(`h2load: the server did not negotiate h2 (ALPN)`);
-  return parseH2load(out);
+  const result = parseH2load(out);
+  lastRate.set(key, result.requestsPerSec);
+  return result;
 }

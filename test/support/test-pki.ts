@@ -16,13 +16,21 @@ export interface Leaf {
   keyFile: string;
 }
 
+export interface LeafOptions {
+  notBefore?: Date;
+  notAfter?: Date;
+  ips?: string[];
+  /** Authority Information Access: the OCSP responder URL the leaf names. */
+  ocspUrl?: string;
+}
+
 export interface TestPki {
   dir: string;
   rootCert: string;
   rootFile: string;
   intermediateCert: string;
   /** A leaf signed by the intermediate, served with the full chain. */
-  leaf(id: string, names: string[], opts?: { notBefore?: Date; notAfter?: Date; ips?: string[] }): Leaf;
+  leaf(id: string, names: string[], opts?: LeafOptions): Leaf;
   /** A leaf signed by a second intermediate but bundled with the first: the chain does not verify. */
   misChained(id: string, name: string): Leaf;
   cleanup(): void;
@@ -75,9 +83,10 @@ export function createTestPki(): TestPki {
   intermediate('int1');
   intermediate('int2');
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-  const sign = (id: string, names: string[], issuer: string, bundleWith: string, opts: { notBefore?: Date; notAfter?: Date; ips?: string[] }): Leaf => {
+  const sign = (id: string, names: string[], issuer: string, bundleWith: string, opts: LeafOptions): Leaf => {
     const san = [...names.map((n) => `DNS:${n}`), ...(opts.ips ?? []).map((ip) => `IP:${ip}`)].join(',');
-    openssl(dir, ['req', ...ec, '-keyout', `${id}.key`, '-out', `${id}.csr`, '-subj', `/CN=${names[0] ?? id}`, '-addext', `subjectAltName=${san}`]);
+    const aia = opts.ocspUrl === undefined ? [] : ['-addext', `authorityInfoAccess=OCSP;URI:${opts.ocspUrl}`];
+    openssl(dir, ['req', ...ec, '-keyout', `${id}.key`, '-out', `${id}.csr`, '-subj', `/CN=${names[0] ?? id}`, '-addext', `subjectAltName=${san}`, ...aia]);
     const from = opts.notBefore ?? new Date(Date.now() - 3_600_000);
     const to = opts.notAfter ?? new Date(Date.now() + 365 * 86_400_000);
     openssl(dir, ['ca', '-batch', '-config', 'ca.cnf', '-cert', `${issuer}.pem`, '-keyfile', `${issuer}.key`, '-in', `${id}.csr`, '-out', `${id}.pem`, '-extensions', 'leaf_ext', '-startdate', caDate(from), '-enddate', caDate(to), '-notext']);

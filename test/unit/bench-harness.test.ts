@@ -11,7 +11,7 @@ import { ballastConfig } from '../../scripts/bench/ballast.js';
 import { haproxyConfig, type LbLayout } from '../../scripts/bench/haproxy.js';
 import { formatTable, medianOf, verdicts } from '../../scripts/bench/report.js';
 import type { ScenarioResult, WrkResult } from '../../scripts/bench/types.js';
-import { parseH2load } from '../../scripts/bench/h2load.js';
+import { h2RequestCount, parseH2load } from '../../scripts/bench/h2load.js';
 import { makeBenchCert } from '../../scripts/bench/tls-cert.js';
 import { parseDuration, parseWrk } from '../../scripts/bench/wrk.js';
 
@@ -156,4 +156,13 @@ test('with a certificate (made by the openssl CLI) both balancers get an https l
   assert.ok(secure, 'an https listener');
   assert.match(JSON.stringify(secure.bind), /40004/);
   assert.ok(JSON.stringify(secure).includes('"tls"'));
+});
+
+test('h2load runs are sized from the last measured rate, within bounds; the first one calibrates', () => {
+  assert.equal(h2RequestCount(undefined, 4, 500), 4000);
+  assert.equal(h2RequestCount(0, 4, 500), 4000);
+  assert.equal(h2RequestCount(3000, 4, 500), 12_000);
+  // A slow target still gets a few requests per stream slot, a fast one a bounded count.
+  assert.equal(h2RequestCount(100, 4, 500), 2000);
+  assert.equal(h2RequestCount(1e9, 4, 500), 5_000_000);
 });
