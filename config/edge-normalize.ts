@@ -95,10 +95,7 @@ export function normalizeListenerEdge(input: ListenerInput, spec: ListenerSpec, 
     if (input.acceptProxy !== true) throw invalid(`${field}.proxyFrom`, 'only applies with acceptProxy: true');
     spec.proxyFrom = cidrs(input.proxyFrom, `${field}.proxyFrom`);
   }
-  if (input.sendProxy !== undefined) {
-    if (!tcp) throw invalid(`${field}.sendProxy`, 'only tcp listeners send PROXY headers to backends');
-    spec.sendProxy = input.sendProxy;
-  }
+  if (input.sendProxy !== undefined) spec.sendProxy = input.sendProxy;
   if (input.maxConnsPerIp !== undefined) {
     if (!tcp) throw invalid(`${field}.maxConnsPerIp`, 'only tcp listeners limit connections per client address');
     spec.maxConnsPerIp = input.maxConnsPerIp;

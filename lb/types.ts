@@ -330,7 +330,7 @@ export interface ListenerSpec {
   acceptProxy?: boolean;
   /** With acceptProxy: the peers allowed to send it (CIDRs); absent = any peer. */
   proxyFrom?: string[];
-  /** tcp mode: send a PROXY protocol header to the backend naming the client. */
+  /** Send a PROXY protocol header to the backend naming the client (http: backend connections are then per client connection). */
   sendProxy?: 'v1' | 'v2';
   /** Open connections per client address on this node; 0 = unlimited. */
   maxConnsPerIp?: number;

@@ -1,13 +1,14 @@
 // A cached route's request handling: decide BYPASS / HIT / MISS / EXPIRED, serve stored responses,
 // coalesce concurrent misses for one target behind one fill, revalidate stale entries with
 // conditional requests, and fill the store from a backend response while it streams to the client.
-import { contentLength } from '../http/compression.js';
+import { contentLength, planCompression } from '../http/compression.js';
 import { writeBody, writeHead } from '../http/exchange.js';
 import { applyPolicy, type ResponsePolicy } from '../http/header-policy.js';
 import type { ClientRequest, ClientResponse, FlatHeaders } from '../http/types.js';
-import type { RouteCacheSpec } from '../types.js';
+import type { CompressionSpec, RouteCacheSpec } from '../types.js';
 import { ageSec, freshnessLifetime, headerValue, isFresh, notModified, parseCacheControl, storability } from './cache-control.js';
 import type { CacheMetrics } from './metrics.js';
+import { encodedBody } from './encoded-body.js';
 import { entrySize, type CacheStore, type RequestHeader } from './store.js';
 import type { CacheEntry, CacheResult, ResponseTap } from './types.js';
 
@@ -30,6 +31,8 @@ export interface CachedRoute {
   store: CacheStore;
   metrics: CacheMetrics;
   policy: ResponsePolicy | undefined;
+  /** The listener's compression (enabled): hits are compressed for clients that accept it, as misses are. */
+  compression?: CompressionSpec | undefined;
   now(): number;
 }
 
@@ -236,13 +239,31 @@ export class CacheFront {
       res.end();
       return;
     }
-    writeHead(res, entry.status, entry.statusMessage, headers);
-    if (req.method === 'HEAD') {
+    const compression = this.route.compression;
+    const coding =
+      compression === undefined ? undefined : planCompression(compression, { method: req.method ?? 'GET', acceptEncoding: header('accept-encoding') }, entry.status, headers);
+    if (coding === undefined || compression === undefined) {
+      writeHead(res, entry.status, entry.statusMessage, headers);
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      for (const chunk of entry.body) writeBody(res, chunk);
       res.end();
       return;
     }
-    for (const chunk of entry.body) writeBody(res, chunk);
-    res.end();
+    const send = (body: Buffer): void => {
+      if (res.destroyed || res.writableEnded) return;
+      headers.push('Content-Length', String(body.length));
+      writeHead(res, entry.status, entry.statusMessage, headers);
+      res.end(body);
+    };
+    const body = encodedBody(entry, coding, compression.level, (bytes) => {
+      entry.encodedBytes = (entry.encodedBytes ?? 0) + bytes;
+      this.route.store.resized(entry, entrySize(entry));
+    });
+    if (body instanceof Promise) body.then(send, () => res.destroy());
+    else send(body);
   }
 
   private count(result: CacheResult): void {

@@ -26,10 +26,10 @@ interface FillSlot extends Fill {
 /** Lowercased request header lookup. */
 export type RequestHeader = (name: string) => string | undefined;
 
-export function entrySize(e: Pick<CacheEntry, 'key' | 'headers' | 'bodyBytes'>): number {
+export function entrySize(e: Pick<CacheEntry, 'key' | 'headers' | 'bodyBytes' | 'encodedBytes'>): number {
   let headerBytes = 0;
   for (const h of e.headers) headerBytes += h.length;
-  return e.bodyBytes + headerBytes + e.key.length * 2 + ENTRY_OVERHEAD;
+  return e.bodyBytes + (e.encodedBytes ?? 0) + headerBytes + e.key.length * 2 + ENTRY_OVERHEAD;
 }
 
 export class CacheStore {

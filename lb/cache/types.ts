@@ -1,5 +1,6 @@
 // Types of the response cache (lb/cache): stored entries, freshness decisions, and the tap an
 // exchange feeds a backend response through.
+import type { Coding } from '../http/compression.js';
 import type { FlatHeaders } from '../http/types.js';
 
 /** The X-Cache value: served from the cache, fetched (no entry), fetched or revalidated (stale entry), not cacheable. */
@@ -29,6 +30,10 @@ export interface CacheEntry {
   lifetimeMs: number;
   etag: string | undefined;
   lastModified: string | undefined;
+  /** Compressed copies of the body for hits (encoded-body.ts), or the promise of one being made. */
+  encoded?: Partial<Record<Coding, Buffer | Promise<Buffer>>>;
+  /** Bytes of the finished compressed copies, counted in `size`. */
+  encodedBytes?: number;
 }
 
 /** What cache-control.ts makes of a backend response. */

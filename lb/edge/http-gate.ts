@@ -98,23 +98,36 @@ export class HttpGate {
     return this.limitThenBody(req, compiled, clientIp, limits, json);
   }
 
-  private async limitThenBody(
+  /**
+   * Synchronous while every limit answers from its lease (the common case): a promise per request
+   * would cost an allocation and a tick. The first limit that must ask the node turns it async.
+   */
+  private limitThenBody(
     req: ClientRequest,
     route: CompiledRoute | undefined,
     clientIp: string,
     limits: Limit[],
     json: CompiledFilter | null,
-  ): Promise<GateVerdict> {
-    for (const limit of limits) {
+    from = 0,
+  ): GateVerdict | Promise<GateVerdict> {
+    for (let i = from; i < limits.length; i++) {
+      const limit = limits[i];
+      if (limit === undefined) continue;
       const key = `${limit.prefix}|${this.keyValue(req, limit.spec, route, clientIp)}`;
       const taken = this.edge.limiter.take(key, limit.spec);
-      const decision = taken instanceof Promise ? await taken : taken;
-      if (!decision.allowed) {
-        const verdict = this.refuse(req, route, clientIp, 429, 'rate-limit', 'too many requests', { 'Retry-After': String(decision.retryAfterSec) });
-        return verdict;
+      if (taken instanceof Promise) {
+        return taken.then((d) => (d.allowed ? this.limitThenBody(req, route, clientIp, limits, json, i + 1) : this.tooMany(req, route, clientIp, d.retryAfterSec)));
       }
+      if (!taken.allowed) return this.tooMany(req, route, clientIp, taken.retryAfterSec);
     }
-    if (json === null) return PASS;
+    return json === null ? PASS : this.body(req, route, clientIp, json);
+  }
+
+  private tooMany(req: ClientRequest, route: CompiledRoute | undefined, clientIp: string, retryAfterSec: number): GateVerdict {
+    return this.refuse(req, route, clientIp, 429, 'rate-limit', 'too many requests', { 'Retry-After': String(retryAfterSec) });
+  }
+
+  private async body(req: ClientRequest, route: CompiledRoute | undefined, clientIp: string, json: CompiledFilter): Promise<GateVerdict> {
     const block = json.spec.mode === 'block';
     const result = await checkJsonBody(
       req,

@@ -18,6 +18,7 @@ import type { UpstreamPools } from './upstream-pools.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { RetryCondition } from '../types.js';
 import type { ResponseTap } from '../cache/types.js';
+import type { ProxyBinding } from './proxy-binding.js';
 
 /** Error codes meaning the backend's socket ended under the request (vs. a malformed response). */
 const SOCKET_ENDED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
@@ -42,6 +43,8 @@ export interface ExchangeContext {
   body?: Buffer | undefined;
   /** Sees the backend's response before the client does (cache fills, sticky and split cookies). */
   tap?: ResponseTap | undefined;
+  /** sendProxy: backend connections of this client connection only, each opened with its PROXY header. */
+  proxy?: ProxyBinding | undefined;
 }
 
 /** A compressed body waits at most this long in the encoder when the backend pauses (streams, SSE). */
@@ -284,7 +287,7 @@ export class Exchange {
       },
     };
     try {
-      ctx.upstreams.get(lease).dispatch(
+      ctx.upstreams.get(lease, ctx.proxy).dispatch(
         {
           path: originForm(req.url ?? '/'),
           method: req.method ?? 'GET',

@@ -31,6 +31,7 @@ import { chainTaps, setCookieTap } from './response-tap.js';
 import { RouteExtras } from './route-extras.js';
 import { retryPolicy, routeTimeouts, type RetryPolicy } from './retry-policy.js';
 import { StickyPicker } from './sticky-picker.js';
+import { proxyBinding } from './proxy-binding.js';
 
 /**
  * How often node checks header/request deadlines on open connections (its default is 30 s,
@@ -470,6 +471,7 @@ export class HttpListener implements ListenerEngine {
     }
     const forward = (upstream: typeof headers, cacheTap?: ResponseTap): void => {
       const ctx = this.exchangeContext(chosen, route, verdict.body);
+      if (this.spec.sendProxy !== undefined) ctx.proxy = proxyBinding(req, this.spec.sendProxy);
       ctx.tap = chainTaps(cacheTap === undefined ? taps : [cacheTap, ...taps]);
       trip.exchange = new Exchange(req, res, upstream, clientIp, ctx);
       trip.exchange.start();
@@ -484,7 +486,8 @@ export class HttpListener implements ListenerEngine {
   }
 
   private buildExtras(spec: ListenerSpec): RouteExtras {
-    return new RouteExtras(spec.name, spec.routes, { caches: this.deps.caches, policy: compilePolicy(spec), now: Date.now });
+    const compression = spec.compression?.enabled === true ? spec.compression : undefined;
+    return new RouteExtras(spec.name, spec.routes, { caches: this.deps.caches, policy: compilePolicy(spec), compression, now: Date.now });
   }
 
   private record(req: ClientRequest, route: RouteSpec | undefined, pool: string, trip: Trip, status: number, bytes: { read: number; written: number }, began: number): AccessRecord {
@@ -611,6 +614,7 @@ export class HttpListener implements ListenerEngine {
       logger: this.deps.logger,
       upstreamSockets: this.upstreamSockets,
       backendTls: this.upstreams.backendTls(),
+      proxyHeader: this.spec.sendProxy === undefined ? undefined : proxyBinding(req, this.spec.sendProxy).header(),
       onResult: record,
     }).start();
   }

@@ -3,7 +3,7 @@
 // live in the worker's CacheDirectory, so they survive updates.
 import { CacheFront } from '../cache/cache-front.js';
 import { routeId, type CacheDirectory } from '../cache/directory.js';
-import type { RouteSpec } from '../types.js';
+import type { CompressionSpec, RouteSpec } from '../types.js';
 import type { ResponsePolicy } from './header-policy.js';
 import { SplitChooser } from './split-chooser.js';
 
@@ -14,7 +14,7 @@ export class RouteExtras {
   constructor(
     listener: string,
     routes: readonly RouteSpec[],
-    deps: { caches: CacheDirectory | undefined; policy: ResponsePolicy | undefined; now: () => number },
+    deps: { caches: CacheDirectory | undefined; policy: ResponsePolicy | undefined; compression?: CompressionSpec | undefined; now: () => number },
   ) {
     for (const route of routes) {
       if (route.split !== undefined) this.splits.set(route, new SplitChooser(route.split, route.pin));
@@ -22,7 +22,16 @@ export class RouteExtras {
       if (store !== undefined && route.cache !== undefined && deps.caches !== undefined) {
         this.caches.set(
           route,
-          new CacheFront({ listener, route: routeId(route), spec: route.cache, store, metrics: deps.caches.metricsFor(), policy: deps.policy, now: deps.now }),
+          new CacheFront({
+            listener,
+            route: routeId(route),
+            spec: route.cache,
+            store,
+            metrics: deps.caches.metricsFor(),
+            policy: deps.policy,
+            compression: deps.compression,
+            now: deps.now,
+          }),
         );
       }
     }

@@ -21,6 +21,8 @@ export interface TunnelContext {
   upstreamSockets: Set<Socket>;
   /** TLS to the backend (backendTls), or undefined for plain TCP. */
   backendTls: BackendTls | undefined;
+  /** sendProxy: written first on the backend connection. */
+  proxyHeader?: Buffer | undefined;
   /** Called once when the tunnel's outcome is known: status relayed or replied, backend reached. */
   onResult(status: number, backend: string): void;
 }
@@ -82,7 +84,7 @@ export class Tunnel {
     const name = `backend "${lease.backend}" (${lease.host}:${lease.port})`;
     let dialed: ReturnType<typeof dialBackendSocket>;
     try {
-      dialed = dialBackendSocket(lease.host, lease.port, ctx.backendTls);
+      dialed = dialBackendSocket(lease.host, lease.port, ctx.backendTls, ctx.proxyHeader);
     } catch (err) {
       release('connect-failure');
       this.lastError = new LbError('LB_ERR_CONNECT_FAILED', `connect to ${name} failed: ${(err as Error).message}`);

@@ -14,12 +14,15 @@
 // exchange.ts): undici runs its own on timers of about 1 s resolution.
 // Upgrades do not go through either: the tunnel (tunnel.ts) speaks raw TCP.
 // With backendTls the same connector dials TLS (node:tls), and the deadline covers the handshake.
+// With sendProxy, connections are not shared between client connections: see ProxiedUpstreams.
 import { readFileSync } from 'node:fs';
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Pool, type buildConnector } from 'undici';
 import { LbError } from '../errors.js';
 import type { BackendTlsSpec, HostPort } from '../types.js';
+import type { ProxyBinding } from './proxy-binding.js';
+import { ProxiedUpstreams } from './proxied-upstreams.js';
 
 /** A pool unused this long is closed; backends come and go with the replicated state. */
 const UNUSED_POOL_MS = 60_000;
@@ -57,11 +60,26 @@ export function resolveBackendTls(spec: BackendTlsSpec | undefined): BackendTls 
   return { ca, servername: spec.servername, verify: spec.verify, http2: spec.http2 === true, error };
 }
 
-/** A socket to the backend, plain or TLS; `ready` is the event that means it can carry a request. */
-export function dialBackendSocket(host: string, port: number, tls: BackendTls | undefined): { socket: Socket; ready: 'connect' | 'secureConnect' } {
-  if (tls === undefined) return { socket: connect({ host, port, noDelay: true }), ready: 'connect' };
-  if (tls.error !== undefined) throw new Error(tls.error);
+/**
+ * A socket to the backend, plain or TLS; `ready` is the event that means it can carry a request.
+ * A preamble (a PROXY header) goes out first on the TCP connection, before any TLS byte.
+ */
+export function dialBackendSocket(
+  host: string,
+  port: number,
+  tls: BackendTls | undefined,
+  preamble?: Buffer,
+): { socket: Socket; ready: 'connect' | 'secureConnect' } {
+  if (tls?.error !== undefined) throw new Error(tls.error);
+  let raw: Socket | undefined;
+  if (tls === undefined || preamble !== undefined) {
+    raw = connect({ host, port, noDelay: true });
+    // Queued until the connection is up, and ahead of everything written later.
+    if (preamble !== undefined) raw.write(preamble);
+    if (tls === undefined) return { socket: raw, ready: 'connect' };
+  }
   const options: ConnectionOptions = { host, port, rejectUnauthorized: tls.verify, ALPNProtocols: tls.http2 ? ['h2', 'http/1.1'] : ['http/1.1'] };
+  if (raw !== undefined) options.socket = raw;
   const servername = tls.servername ?? (isIP(host) === 0 ? host : undefined);
   // SNI carries names only (RFC 6066 3); an IP backend is verified against its IP SANs instead.
   if (servername !== undefined) options.servername = servername;
@@ -75,11 +93,11 @@ export function dialBackendSocket(host: string, port: number, tls: BackendTls | 
  * TCP (or TLS) connector with a native connect deadline. undici's own connect timeout runs on
  * its coarse "fast timers" (about 1 s resolution); this one is exact, and reads the live value.
  */
-function connector(connectMs: () => number, tls: () => BackendTls | undefined): buildConnector.connector {
+export function connector(connectMs: () => number, tls: () => BackendTls | undefined, preamble?: () => Buffer): buildConnector.connector {
   return (opts, callback) => {
     let dialed: ReturnType<typeof dialBackendSocket>;
     try {
-      dialed = dialBackendSocket(opts.hostname, Number(opts.port), tls());
+      dialed = dialBackendSocket(opts.hostname, Number(opts.port), tls(), preamble?.());
     } catch (err) {
       callback(err instanceof Error ? err : new Error(String(err)), null);
       return;
@@ -90,11 +108,15 @@ function connector(connectMs: () => number, tls: () => BackendTls | undefined): 
     const timer = setTimeout(() => {
       socket.destroy(new LbError('LB_ERR_CONNECT_TIMEOUT', `connect timed out after ${ms} ms`));
     }, ms);
+    let failed = false;
+    // `on`, not `once`: a TLS socket over our own TCP socket (sendProxy) reports a refused connect twice.
     const onError = (err: Error): void => {
       clearTimeout(timer);
+      if (failed) return;
+      failed = true;
       callback(err, null);
     };
-    socket.once('error', onError);
+    socket.on('error', onError);
     socket.once(ready, () => {
       clearTimeout(timer);
       socket.off('error', onError);
@@ -103,7 +125,7 @@ function connector(connectMs: () => number, tls: () => BackendTls | undefined): 
   };
 }
 
-function origin(to: HostPort): string {
+export function origin(to: HostPort): string {
   const host = to.host.includes(':') ? `[${to.host}]` : to.host;
   return `http://${host}:${to.port}`;
 }
@@ -117,6 +139,10 @@ export class UpstreamPools {
   private idleMs: number;
   private tls: BackendTls | undefined;
   private tlsSpec = 'null';
+  private readonly proxied = new ProxiedUpstreams(
+    (to, preamble) => this.newPool(to, preamble),
+    (pool) => this.retire(pool),
+  );
 
   constructor(connectMs: number, idleMs: number) {
     this.connectMs = connectMs;
@@ -125,28 +151,32 @@ export class UpstreamPools {
     this.sweeper.unref();
   }
 
-  get(to: HostPort): Pool {
+  /** The pool for a backend; with a binding (sendProxy), one that only this client connection uses. */
+  get(to: HostPort, binding?: ProxyBinding): Pool {
+    if (binding !== undefined) return this.proxied.get(to, binding);
     const key = `${to.host}:${to.port}`;
     let entry = this.entries.get(key);
     if (entry === undefined) {
-      entry = {
-        pool: new Pool(origin(to), {
-          connections: null,
-          pipelining: 1,
-          connect: connector(
-            () => this.connectMs,
-            () => this.tls,
-          ),
-          keepAliveMaxTimeout: Math.max(1000, this.idleMs),
-          maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
-          allowH2: this.tls?.http2 === true,
-        }),
-        lastUsed: 0,
-      };
+      entry = { pool: this.newPool(to), lastUsed: 0 };
       this.entries.set(key, entry);
     }
     entry.lastUsed = Date.now();
     return entry.pool;
+  }
+
+  private newPool(to: HostPort, preamble?: () => Buffer): Pool {
+    return new Pool(origin(to), {
+      connections: null,
+      pipelining: 1,
+      connect: connector(
+        () => this.connectMs,
+        () => this.tls,
+        preamble,
+      ),
+      keepAliveMaxTimeout: Math.max(1000, this.idleMs),
+      maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
+      allowH2: this.tls?.http2 === true,
+    });
   }
 
   /**
@@ -159,6 +189,7 @@ export class UpstreamPools {
     this.idleMs = idleMs;
     for (const entry of this.entries.values()) this.retire(entry.pool);
     this.entries.clear();
+    this.proxied.retireAll();
   }
 
   /** A changed backend TLS setting retires the current pools: their connections were made under the old one. */
@@ -169,6 +200,7 @@ export class UpstreamPools {
     this.tls = resolveBackendTls(spec);
     for (const entry of this.entries.values()) this.retire(entry.pool);
     this.entries.clear();
+    this.proxied.retireAll();
   }
 
   backendTls(): BackendTls | undefined {
@@ -196,14 +228,14 @@ export class UpstreamPools {
   /** Let in-flight requests finish, then close every upstream connection. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    const pools = [...this.entries.values()].map((e) => e.pool).concat([...this.retiring]);
+    const pools = [...this.entries.values()].map((e) => e.pool).concat(this.proxied.takeAll(), [...this.retiring]);
     this.entries.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
   }
 
   destroy(): void {
     clearInterval(this.sweeper);
-    const pools = [...this.entries.values()].map((e) => e.pool).concat([...this.retiring]);
+    const pools = [...this.entries.values()].map((e) => e.pool).concat(this.proxied.takeAll(), [...this.retiring]);
     for (const pool of pools) void pool.destroy().catch(() => undefined);
     this.entries.clear();
     this.retiring.clear();

@@ -4,6 +4,7 @@ import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import type { ListenerInput } from '../../config/schema.js';
 import type { ChildProcesses, Tracked } from './children.js';
 import type { LbLayout } from './haproxy.js';
 import { waitListening } from './local-port.js';
@@ -21,10 +22,37 @@ export interface BallastOptions {
   cpuProfDir: string | null;
   /** Compiled CLI entry (ballast-build.ts) to run, or null for the TypeScript source through tsx. */
   compiledEntry: string | null;
+  /** The edge scenarios' listeners, when one of them is selected. */
+  edge?: EdgeListeners | undefined;
+}
+
+/** Extra http listeners for the edge scenarios (edge-bench.ts), over the same web pool. */
+export interface EdgeListeners {
+  /** A route with the response cache on (the origin marks /cached/ responses cacheable). */
+  cachePort: number;
+  /** Access rules, the request filter and a rate limit too high to refuse anything. */
+  rulesPort: number;
+}
+
+/** The listeners edge-bench.ts measures; "rules off" is the plain `web` listener. */
+export function edgeListeners(l: Pick<LbLayout, 'host'>, e: EdgeListeners): ListenerInput[] {
+  return [
+    { name: 'cached', mode: 'http', bind: `${l.host}:${e.cachePort}`, routes: [{ pathPrefix: '/', pool: 'web', cache: {} }] },
+    {
+      name: 'rules',
+      mode: 'http',
+      bind: `${l.host}:${e.rulesPort}`,
+      routes: [{ pathPrefix: '/', pool: 'web' }],
+      access: { allow: ['127.0.0.0/8', '::1'], deny: ['127.0.0.99', '10.0.0.0/8', '2001:db8::/32'] },
+      filter: { mode: 'block' },
+      // Leases of 1/20 s of rate: a worker asks the node for tokens a few times a second at most.
+      rateLimits: [{ key: 'ip', rate: '100000/s', burst: 200000 }],
+    },
+  ];
 }
 
 /** The raw config file object (what an operator writes), not the normalized NodeConfig. */
-export function ballastConfig(dir: string, l: LbLayout, adminPort: number): Record<string, unknown> {
+export function ballastConfig(dir: string, l: LbLayout, adminPort: number, edge?: EdgeListeners): Record<string, unknown> {
   const backends = (eps: LbLayout['origins'], prefix: string) =>
     eps.map((e, i) => ({ name: `${prefix}${i + 1}`, address: `${e.host}:${e.port}` }));
   return {
@@ -39,6 +67,7 @@ export function ballastConfig(dir: string, l: LbLayout, adminPort: number): Reco
           ? [{ name: 'secure', mode: 'http', bind: `${l.host}:${l.tls.port}`, routes: [{ pathPrefix: '/', pool: 'web' }],
               tls: { certificates: [{ certFile: l.tls.cert.certFile, keyFile: l.tls.cert.keyFile }] } }]
           : []),
+        ...(edge === undefined ? [] : edgeListeners(l, edge)),
       ],
       // No healthCheck: the pools treat every backend as up, as HAProxy does without `check`.
       pools: [
@@ -64,7 +93,7 @@ async function readyz(url: string): Promise<{ status: number; body: string } | n
 
 export async function startBallast(children: ChildProcesses, dir: string, l: LbLayout, opts: BallastOptions): Promise<BallastRun> {
   const configPath = join(dir, 'ballast.yaml');
-  writeFileSync(configPath, stringify(ballastConfig(dir, l, opts.adminPort)));
+  writeFileSync(configPath, stringify(ballastConfig(dir, l, opts.adminPort, opts.edge)));
   const logPath = join(dir, 'ballast.log');
   const log = openSync(logPath, 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, BALLAST_LOG_LEVEL: opts.logLevel };
@@ -102,6 +131,7 @@ export async function startBallast(children: ChildProcesses, dir: string, l: LbL
   await waitListening(l.host, l.httpPort, 5000, gone);
   await waitListening(l.host, l.tcpPort, 5000, gone);
   if (l.tls) await waitListening(l.host, l.tls.port, 5000, gone);
+  for (const port of opts.edge === undefined ? [] : [opts.edge.cachePort, opts.edge.rulesPort]) await waitListening(l.host, port, 5000, gone);
   return { tracked, adminUrl, logPath };
 }
 

@@ -8,13 +8,16 @@ import type { OriginsReady } from './types.js';
 const HOST = '127.0.0.1';
 const COUNT = Number(process.env['BENCH_ORIGINS'] ?? '3');
 const BODY = Buffer.alloc(1024, 'x');
+const CACHED_PREFIX = '/cached/';
 
 function httpOrigin(name: string): HttpServer {
   const headers = { 'content-type': 'text/plain', 'content-length': String(BODY.length), 'x-origin': name };
+  // The same body under /cached/, marked cacheable, for the cache scenario (Ballast vs nginx).
+  const cacheable = { ...headers, 'cache-control': 'public, max-age=3600' };
   const server = createHttpServer((req, res) => {
     // Drain any request body so keep-alive connections stay usable.
     req.resume();
-    res.writeHead(200, headers).end(BODY);
+    res.writeHead(200, req.url?.startsWith(CACHED_PREFIX) === true ? cacheable : headers).end(BODY);
   });
   // Longer than any load balancer's pooled idle connection, so the origin is never the one to cut it.
   server.keepAliveTimeout = 120_000;

@@ -15,6 +15,8 @@ import { H2_CONNECTIONS, H2_STREAMS_PER_CONNECTION, runH2load } from './h2load.j
 import { freePort } from './local-port.js';
 import { startNodeFloor } from './node-floor-target.js';
 import { describeMachine, formatMachine } from './machine.js';
+import { EDGE_SCENARIOS, type EdgeScenario } from './edge-bench.js';
+import { runEdgePhase } from './edge-phase.js';
 import { startOrigins } from './origins.js';
 import { formatSummary, summarize } from './profile-summary.js';
 import { describeRun, formatTable, medianOf, NOT_APPLICABLE, NOT_SELECTED, scenarioTitle, verdicts } from './report.js';
@@ -39,8 +41,10 @@ const USAGE = `usage: npm run bench -- [options]
   --threads N           wrk threads (default min(cores, 2))
   --bulk-mib N          TCP bulk MiB per run, bounded by --duration too (default 8192)
   --streams N           concurrent TCP bulk streams (default 1)
-  --scenarios LIST      comma list of ${SCENARIOS.join(', ')}
-                        (the last three over TLS, Ballast and HAProxy only; h2 needs h2load)
+  --scenarios LIST      comma list of ${[...SCENARIOS, ...EDGE_SCENARIOS].join(', ')}
+                        (tls-handshake, https-keepalive, h2: over TLS, Ballast and HAProxy only; h2 needs h2load;
+                        cache-hit: Ballast's cached route vs nginx proxy_cache; rules-cost: Ballast with
+                        access rules + request filter + rate limit vs without, scripts/bench/edge-bench.ts)
   --targets LIST        comma list of ${TARGETS.join(', ')} (default ${DEFAULT_TARGETS.join(',')});
                         node-floor: a bare node:http+undici / pipe() balancer (scripts/bench/node-floor.ts)
   --workers N           Ballast workers = HAProxy threads (default: cores)
@@ -63,6 +67,8 @@ interface Settings {
   streams: number;
   workers: number;
   scenarios: ScenarioName[];
+  /** Edge scenarios (edge-bench.ts), run after the others while Ballast still runs. */
+  edge: EdgeScenario[];
   targets: TargetName[];
   logLevel: string;
   fromSource: boolean;
@@ -78,6 +84,17 @@ function pickList<T extends string>(text: string | undefined, all: readonly T[],
   const picked = text.split(',').map((s) => s.trim());
   for (const p of picked) if (!all.includes(p as T)) throw new Error(`unknown ${what} "${p}" (one of ${all.join(', ')})`);
   return picked as T[];
+}
+
+/** --scenarios names both kinds; each goes to its own list. */
+function pickScenarios(text: string | undefined): { scenarios: ScenarioName[]; edge: EdgeScenario[] } {
+  if (text === undefined) return { scenarios: [...SCENARIOS], edge: [...EDGE_SCENARIOS] };
+  const all: readonly string[] = [...SCENARIOS, ...EDGE_SCENARIOS];
+  const picked = pickList(text, all, 'scenario');
+  return {
+    scenarios: SCENARIOS.filter((sc) => picked.includes(sc)),
+    edge: EDGE_SCENARIOS.filter((sc) => picked.includes(sc)),
+  };
 }
 
 function positive(text: string | undefined, fallback: number, what: string): number {
@@ -124,7 +141,7 @@ function parseSettings(argv: string[]): Settings | null {
     bulkBytes: Math.round(positive(values['bulk-mib'], quick ? 2048 : 8192, 'bulk-mib') * 2 ** 20),
     streams: Math.round(positive(values.streams, 1, 'streams')),
     workers: Math.round(positive(values.workers, cores, 'workers')),
-    scenarios: pickList(values.scenarios, SCENARIOS, 'scenario'),
+    ...pickScenarios(values.scenarios),
     targets: values.targets === undefined ? [...DEFAULT_TARGETS] : pickList(values.targets, TARGETS, 'target'),
     logLevel: values['log-level'] ?? 'info',
     fromSource: values['from-source'] === true,
@@ -313,6 +330,7 @@ async function main(argv: string[]): Promise<number> {
       return cert ? { ...l, tls: { port: await freePort(), cert } } : l;
     };
 
+    let ballastEdge: { cachePort: number; rulesPort: number; web: number; pgid: number } | undefined;
     const paths: Paths = {
       ballast: { ok: false, reason: NOT_SELECTED },
       haproxy: { ok: false, reason: NOT_SELECTED },
@@ -342,7 +360,9 @@ async function main(argv: string[]): Promise<number> {
       try {
         if (s.cpuProfDir) mkdirSync(s.cpuProfDir, { recursive: true });
         const compiledEntry = s.fromSource ? null : await buildBallast();
-        const run = await startBallast(children, dir, l, { adminPort: await freePort(), logLevel: s.logLevel, cpuProfDir: s.cpuProfDir, compiledEntry });
+        const edge = s.edge.length > 0 ? { cachePort: await freePort(), rulesPort: await freePort() } : undefined;
+        const run = await startBallast(children, dir, l, { adminPort: await freePort(), logLevel: s.logLevel, cpuProfDir: s.cpuProfDir, compiledEntry, edge });
+        if (edge !== undefined) ballastEdge = { ...edge, pgid: run.tracked.child.pid ?? 0, web: l.httpPort };
         ballastProc = run.tracked;
         paths.ballast = { ok: true, value: { ...endpoints(l), pgid: run.tracked.child.pid ?? 0, profiled: s.cpuProfDir !== null } };
       } catch (err) {
@@ -396,14 +416,16 @@ async function main(argv: string[]): Promise<number> {
       results.push({ scenario, cells });
     }
 
-    process.stdout.write(`\n${formatTable(results, s.connections, s.streams)}\n`);
+    if (results.length > 0) process.stdout.write(`\n${formatTable(results, s.connections, s.streams)}\n`);
+    const edgeBallast = !paths.ballast.ok ? paths.ballast.reason : (ballastEdge ?? 'Ballast has no edge listeners');
+    const edgeResults = s.edge.length > 0 ? await runEdgePhase(children, s, { dir, host: HOST, origins, ballast: edgeBallast }) : [];
     process.stdout.write(
       `\nload ${loadavg()[0]?.toFixed(2) ?? '?'} at end; took ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
         'MB/s = 10^6 bytes/s acknowledged by the sink. CPU = user+system time of the target\'s processes ' +
         '(the origins\' for direct) per request or per GB, and the cores that was. Targets are reported, not asserted.\n',
     );
     if (s.jsonPath) {
-      writeFileSync(s.jsonPath, `${JSON.stringify({ machine, settings: s, results, verdicts: verdicts(results) }, null, 2)}\n`);
+      writeFileSync(s.jsonPath, `${JSON.stringify({ machine, settings: s, results, verdicts: verdicts(results), edge: edgeResults }, null, 2)}\n`);
     }
 
     await cleanup(ballastProc);

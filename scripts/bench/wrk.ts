@@ -10,6 +10,8 @@ export interface WrkOptions {
   close: boolean;
   /** Over TLS (wrk does not verify the certificate). */
   https?: boolean;
+  /** Request target, "/" by default. */
+  path?: string;
 }
 
 const UNIT_US: Record<string, number> = { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6 };
@@ -57,7 +59,7 @@ export async function runWrk(children: ChildProcesses, target: Endpoint, opts: W
     // Longer than any latency we expect; a timeout shows up as a socket error instead of a stall.
     '--timeout', '5s',
     ...(opts.close ? ['-H', 'Connection: close'] : []),
-    `${opts.https === true ? 'https' : 'http'}://${target.host}:${target.port}/`,
+    `${opts.https === true ? 'https' : 'http'}://${target.host}:${target.port}${opts.path ?? '/'}`,
   ];
   const t = children.spawn('wrk', 'wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, test } from 'node:test';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { get, inParallel } from '../support/http-client.js';
 import { startTestNode, type TestNode } from '../support/in-process-node.js';
 import { startScriptedOrigin, type ScriptedOrigin, type ScriptedReply, type SeenRequest } from '../support/scripted-origin.js';
@@ -229,4 +230,56 @@ test('purge reaches every worker: by prefix, then everything; the cache bytes of
   while ((await remaining()) !== 0 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await remaining(), 0, 'every worker emptied its cache');
   assert.ok((await metricSum(n, 'ballast_cache_purged_total')) >= entriesBefore);
+});
+
+/** GET with the body as bytes (compressed bodies are not text). */
+function getBytes(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.setTimeout(15_000, () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+test('with compression on the listener, hits are compressed for clients that accept it (gzip, br), identity for the rest', async () => {
+  const text = 'cached text that compresses well. '.repeat(200);
+  const o = await origin(() => ({ headers: { 'cache-control': 'max-age=60', 'content-type': 'text/plain', etag: '"v1"' }, body: text }));
+  const n = await startTestNode(
+    {
+      pools: [{ name: 'web', backends: [{ name: 'o1', address: o.address }] }],
+      listeners: [{ name: 'web', mode: 'http', bind: '127.0.0.1:0', compression: { enabled: true }, routes: [{ pathPrefix: '/', pool: 'web', name: 'site', cache: {} }] }],
+    },
+    { workers: 1 },
+  );
+  cleanups.push(() => n.stop());
+  const port = n.port('web');
+  const miss = await getBytes(port, '/doc', { 'accept-encoding': 'gzip' });
+  assert.equal(miss.headers['x-cache'], 'MISS');
+  assert.equal(miss.headers['content-encoding'], 'gzip', 'the miss was compressed on its way, as before');
+  const cases: [string | undefined, string | undefined, (b: Buffer) => Buffer][] = [
+    ['gzip', 'gzip', (b) => gunzipSync(b)],
+    ['br;q=1, gzip;q=0.5', 'br', (b) => brotliDecompressSync(b)],
+    [undefined, undefined, (b) => b],
+    ['gzip', 'gzip', (b) => gunzipSync(b)],
+  ];
+  for (const [accept, coding, decode] of cases) {
+    const r = await getBytes(port, '/doc', accept === undefined ? {} : { 'accept-encoding': accept });
+    assert.equal(r.headers['x-cache'], 'HIT', `accept ${accept ?? '-'}`);
+    assert.equal(r.headers['content-encoding'], coding, `accept ${accept ?? '-'}`);
+    assert.match(String(r.headers['vary']), /accept-encoding/i);
+    assert.equal(decode(r.body).toString(), text);
+    if (coding !== undefined) {
+      assert.equal(Number(r.headers['content-length']), r.body.length);
+      assert.ok(r.body.length < text.length / 4, `${coding}: ${r.body.length} bytes for ${text.length}`);
+      assert.equal(r.headers['etag'], 'W/"v1"', 'a compressed body has a weak validator');
+    }
+  }
+  assert.equal(o.count('/doc'), 1, 'every hit came from the one stored response');
+  const revalidated = await getBytes(port, '/doc', { 'accept-encoding': 'gzip', 'if-none-match': 'W/"v1"' });
+  assert.equal(revalidated.status, 304, 'the weak validator the client was given revalidates');
 });

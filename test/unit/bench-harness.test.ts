@@ -2,13 +2,16 @@
 // the configs it generates (Ballast's must pass the real config loader, so schema drift breaks here
 // and not in the middle of a benchmark run).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildConfig } from '../../config/load.js';
 import { ballastConfig } from '../../scripts/bench/ballast.js';
+import { measureGateCost } from '../../scripts/bench/gate-cost.js';
 import { haproxyConfig, type LbLayout } from '../../scripts/bench/haproxy.js';
+import { nginxBinary, nginxConfig } from '../../scripts/bench/nginx.js';
 import { formatTable, medianOf, verdicts } from '../../scripts/bench/report.js';
 import type { ScenarioResult, WrkResult } from '../../scripts/bench/types.js';
 import { h2RequestCount, parseH2load } from '../../scripts/bench/h2load.js';
@@ -165,4 +168,32 @@ test('h2load runs are sized from the last measured rate, within bounds; the firs
   // A slow target still gets a few requests per stream slot, a fast one a bounded count.
   assert.equal(h2RequestCount(100, 4, 500), 2000);
   assert.equal(h2RequestCount(1e9, 4, 500), 5_000_000);
+});
+
+test('edge scenarios: the cache and rules listeners pass the config loader; the rule set passes the benchmark request', async () => {
+  const config = buildConfig(ballastConfig('/tmp/ballast-bench-test', LAYOUT, 40003, { cachePort: 40010, rulesPort: 40011 }), 'bench.yaml');
+  const byName = new Map(config.bootstrap.listeners.map((l) => [l.name, l]));
+  assert.equal(byName.get('cached')?.routes[0]?.cache?.maxBytes, 64 * 1024 * 1024);
+  const rules = byName.get('rules');
+  assert.ok(rules?.access !== undefined && rules.filter?.mode === 'block' && rules.rateLimits?.length === 1);
+  // In process, over the real HttpGate: it refuses nothing (measureGateCost throws on a refusal), and costs more than nothing.
+  const cost = await measureGateCost(2000);
+  assert.ok(cost.onUs > cost.offUs, `rules on ${cost.onUs} us vs off ${cost.offUs} us`);
+});
+
+test('nginx proxy_cache config: every path in the temp dir, no daemon, and nginx -t accepts it when installed', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ballast-nginx-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cfg = nginxConfig({ host: '127.0.0.1', port: 40020, origins: LAYOUT.origins, workers: 2, dir });
+  assert.match(cfg, /daemon off;/);
+  assert.match(cfg, /listen 127\.0\.0\.1:40020;/);
+  assert.match(cfg, /server 127\.0\.0\.1:41001;\n\s+server 127\.0\.0\.1:41002;/);
+  for (const m of cfg.matchAll(/(?:pid|error_log|_path) (\/\S+)/g)) assert.ok(m[1]?.startsWith(dir), `${m[0]} under the temp dir`);
+  const bin = nginxBinary();
+  if (bin === null) {
+    t.skip('nginx not installed (scripts/install-os-deps.sh)');
+    return;
+  }
+  writeFileSync(join(dir, 'nginx.conf'), cfg);
+  execFileSync(bin, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf'), '-t', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
 });

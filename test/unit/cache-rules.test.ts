@@ -2,10 +2,12 @@
 // conditional matching, the byte-bounded LRU, purges with generations, and purge delivery per worker.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { freshnessLifetime, isFresh, notModified, parseCacheControl, storability, varyNames } from '../../lb/cache/cache-control.js';
 import { CacheDirectory } from '../../lb/cache/directory.js';
+import { encodedBody } from '../../lb/cache/encoded-body.js';
 import { createCacheMetrics } from '../../lb/cache/metrics.js';
 import { CacheStore, entrySize } from '../../lb/cache/store.js';
 import type { CacheEntry } from '../../lb/cache/types.js';
@@ -182,4 +184,19 @@ test('CacheDirectory: a purge applies once per seq, a new worker skips old purge
   b.put(entry('/b/2', 10), []);
   dir.apply(state([{ seq: 10 }, { seq: 11, route: '/b/' }]));
   assert.equal(b.count(), 0);
+});
+
+test('compressed copies of a stored body: made once per coding, shared by concurrent hits, counted in the entry size', async () => {
+  const e = entry('/c', 0, { body: [Buffer.from('abc '.repeat(500))], bodyBytes: 2000 });
+  const stored: number[] = [];
+  const first = encodedBody(e, 'gzip', 5, (n) => stored.push(n));
+  const second = encodedBody(e, 'gzip', 5, (n) => stored.push(n));
+  assert.ok(first instanceof Promise && first === second, 'one encoding in flight, shared');
+  const gz = await first;
+  assert.equal(gunzipSync(gz).toString(), 'abc '.repeat(500));
+  assert.equal(encodedBody(e, 'gzip', 5, (n) => stored.push(n)), gz, 'kept: the next hit gets the buffer itself');
+  const br = await encodedBody(e, 'br', 5, (n) => stored.push(n));
+  assert.equal(brotliDecompressSync(br).toString(), 'abc '.repeat(500));
+  assert.deepEqual(stored, [gz.length, br.length]);
+  assert.equal(entrySize({ ...e, encodedBytes: gz.length + br.length }) - entrySize(e), gz.length + br.length);
 });

@@ -54,8 +54,8 @@ test('bad edge settings are refused with the field named', () => {
     [{ filter: { mode: 'log' } }, /filter\.mode: must be one of: block, monitor/],
     [{ accessLog: { sample: 2 } }, /accessLog\.sample/],
     [{ proxyFrom: ['10.0.0.0/8'] }, /proxyFrom: only applies with acceptProxy: true/],
-    [{ sendProxy: 'v2' }, /sendProxy: only tcp listeners send PROXY headers/],
     [{ sendProxy: 'v3' }, /sendProxy: must be one of: v1, v2/, 'tcp'],
+    [{ sendProxy: 'v0' }, /sendProxy: must be one of: v1, v2/],
     [{ filter: { mode: 'block' } }, /filter: the request filter is for http listeners/, 'tcp'],
     [{ routes: [{ pathPrefix: '/', pool: 'p', access: { deny: ['1.2.3.4/40'] } }] }, /routes\[0\]\.access\.deny\[0\]/],
   ];
@@ -107,4 +107,17 @@ test('access log lines: JSON has every field; combined is CLF plus Ballast field
     '192.0.2.7 - - [02/Jan/2024:03:04:05 +0000] "GET /api/x?q=\\"1\\" HTTP/1.1" 200 512 "-" "curl/8\\x0a"' +
       ' listener=web route=*/api/ pool=api backend=a1 in=80 connect_ms=1.2 ttfb_ms=5.7 total_ms=9.9',
   );
+});
+
+test('access verdicts stay right when remembered: repeated checks, and past the memo bound', () => {
+  const r = new AccessRules({ allow: ['10.0.0.0/8'], deny: ['10.0.0.66'] });
+  for (let round = 0; round < 2; round++) {
+    assert.deepEqual(r.check('10.0.0.66'), { allowed: false, reason: 'deny' });
+    assert.deepEqual(r.check('10.1.2.3'), { allowed: true });
+    assert.deepEqual(r.check('192.0.2.1'), { allowed: false, reason: 'not-allowed' });
+  }
+  // 5000 distinct addresses (more than the memo holds), then the first ones again.
+  for (let i = 0; i < 5000; i++) assert.equal(r.check(`10.0.${i >> 8}.${i & 255}`).allowed, `10.0.${i >> 8}.${i & 255}` !== '10.0.0.66');
+  assert.equal(r.check('10.0.0.66').allowed, false);
+  assert.equal(r.check('192.0.2.1').allowed, false);
 });

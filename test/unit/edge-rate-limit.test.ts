@@ -1,12 +1,18 @@
 // Token buckets (node side) and the leasing rate limiter (worker side), on a fake clock: burst,
 // refill, Retry-After, two limiters sharing one node budget, cluster share, connection slots.
 import assert from 'node:assert/strict';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { test } from 'node:test';
+import { pino } from 'pino';
+import { normalizeListener } from '../../config/normalize.js';
+import { createEdgeRuntime } from '../../lb/edge/edge-runtime.js';
+import { HttpGate } from '../../lb/edge/http-gate.js';
 import { EdgeAuthority } from '../../lb/edge/edge-authority.js';
 import { LocalEdgeChannel } from '../../lb/edge/local-edge-channel.js';
 import { leaseSize, RateLimiter } from '../../lb/edge/rate-limit.js';
 import { TokenBuckets } from '../../lb/edge/token-buckets.js';
-import type { EdgeChannel } from '../../lb/edge/types.js';
+import type { EdgeChannel, GateVerdict } from '../../lb/edge/types.js';
 import type { RateLimitSpec } from '../../lb/types.js';
 
 const spec = (ratePerSec: number, burst: number, scope: 'node' | 'cluster' = 'node'): RateLimitSpec => ({ key: 'ip', ratePerSec, burst, scope });
@@ -127,4 +133,28 @@ test('connection slots per address are node-wide and freed when a worker goes aw
   assert.equal(a.openConnections('ip1'), 1, 'w1 held one; w2 keeps its own');
   a.close('ip1', 'w1');
   assert.equal(a.openConnections('ip1'), 1, 'closing a slot the owner does not hold changes nothing');
+});
+
+test('HttpGate: a request whose limits answer from a held lease is decided synchronously; the first one asks the node', async () => {
+  const logger = pino({ level: 'silent' });
+  const spec = normalizeListener({ name: 'w', mode: 'http', bind: '127.0.0.1:1', routes: [{ pathPrefix: '/', pool: 'p' }], rateLimits: [{ key: 'ip', rate: '100/s', burst: 100 }] }, 'w');
+  const gate = new HttpGate(spec, createEdgeRuntime({ logger }), logger);
+  const req = new IncomingMessage(new Socket());
+  req.method = 'GET';
+  req.url = '/';
+  req.headers = { host: 'x' };
+  const first = gate.check(req, spec.routes[0], '127.0.0.1', '/');
+  assert.ok(first instanceof Promise, 'no lease yet: the node is asked');
+  assert.equal((await first).kind, 'pass');
+  const second = gate.check(req, spec.routes[0], '127.0.0.1', '/');
+  assert.ok(!(second instanceof Promise), 'spent from the lease, no promise');
+  assert.equal(second.kind, 'pass');
+  // Spend the burst: the refusal is a 429 with Retry-After, whichever way it comes.
+  let refused: GateVerdict | undefined;
+  for (let i = 0; i < 300 && refused === undefined; i++) {
+    const v = gate.check(req, spec.routes[0], '127.0.0.1', '/');
+    const verdict = v instanceof Promise ? await v : v;
+    if (verdict.kind === 'reject') refused = verdict;
+  }
+  assert.ok(refused?.kind === 'reject' && refused.status === 429 && Number(refused.headers?.['Retry-After']) >= 1);
 });

@@ -58,7 +58,7 @@ test('bad edge settings get a 400 naming the field, and change nothing', async (
     [{ access: { deny: ['10.0.0.0/99'] } }, 'access.deny[0]'],
     [{ rateLimits: [{ key: 'ip', rate: 'lots' }] }, 'rateLimits[0].rate'],
     [{ routes: [{ pathPrefix: '/', pool: 'web', filter: { disable: ['nope'] } }] }, 'routes[0].filter.disable[0]'],
-    [{ sendProxy: 'v2' }, 'sendProxy'],
+    [{ sendProxy: 'v3' }, 'sendProxy'],
   ];
   for (const [extra, field] of cases) {
     const res = await fx.app.inject({ method: 'PUT', url: '/api/v1/listeners/front', headers: asAdmin, payload: { ...EDGE_LISTENER, ...extra } });
