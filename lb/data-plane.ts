@@ -166,6 +166,18 @@ export class DataPlane {
     return n;
   }
 
+  /**
+   * Before a planned VIP move: HTTP listeners close their keep-alive connections on `ip` (null:
+   * stop). Returns the HTTP connections still open on it, retiring listeners included.
+   */
+  closeKeepAliveOn(ip: string | null): number {
+    let open = 0;
+    for (const e of [...[...this.listeners.values()].map((r) => r.engine), ...this.retiring]) {
+      if (e instanceof HttpListener) open += e.closeKeepAliveOn(ip);
+    }
+    return open;
+  }
+
   /** Stop accepting everywhere, wait up to timeoutMs for established work, then cut the rest. */
   async drain(timeoutMs: number): Promise<void> {
     const engines = [...[...this.listeners.values()].map((r) => r.engine), ...this.retiring];

@@ -465,3 +465,9 @@ export interface RouteSpec {
   retry?: RouteRetrySpec;
   timeouts?: RouteTimeoutsSpec;
 }
+
+/**
+ * Node -> worker request before a planned VIP move (answered with the number of HTTP connections
+ * still open on `ip`): close keep-alive connections on the VIP; `ip: null` stops it (the move failed).
+ */
+export type WorkerVipRequest = { type: 'vip-keep-alive'; ip: string | null };

@@ -10,7 +10,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type
 import { EdgeAuthority } from './edge/edge-authority.js';
 import { LISTENER_IN_FLIGHT } from './metrics.js';
 import type { BackendSnapshot } from './pool.js';
-import type { DataPlaneState, EdgeNodeMessage, EdgeRequest, EdgeWorkerMessage, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
+import type { DataPlaneState, EdgeNodeMessage, EdgeRequest, EdgeWorkerMessage, NodeToWorker, WorkerRequest, WorkerToNode, WorkerVipRequest } from './types.js';
 
 export interface SupervisorOptions {
   count: number;
@@ -190,18 +190,50 @@ export class WorkerSupervisor extends EventEmitter {
    * not answer within `timeoutMs`, so nobody can say it is idle.
    */
   async inFlight(timeoutMs = 1000): Promise<number | null> {
-    const live = this.slots.filter((s) => s.worker !== null);
-    if (live.some((s) => s.conn === null)) return null;
-    const answers = await Promise.allSettled(
-      live.map((s) => s.conn!.request({ type: 'metrics' } satisfies WorkerRequest, timeoutMs) as Promise<MetricObjectWithValues<MetricValue<string>>[]>),
-    );
+    const byWorker = await this.inFlightByWorker(timeoutMs);
     let total = 0;
-    for (const a of answers) {
-      if (a.status !== 'fulfilled') return null;
-      const family = a.value.find((m) => m.name === LISTENER_IN_FLIGHT);
-      for (const v of family?.values ?? []) total += v.value;
+    for (const n of Object.values(byWorker)) {
+      if (n === null) return null;
+      total += n;
     }
     return total;
+  }
+
+  /** Each live worker's in-flight count (null: it did not answer within timeoutMs, or is not connected yet). */
+  async inFlightByWorker(timeoutMs = 1000): Promise<Record<string, number | null>> {
+    const live = this.slots.filter((s) => s.worker !== null);
+    const answers = await Promise.allSettled(
+      live.map((s) =>
+        s.conn === null ? Promise.reject(new Error('not connected')) : (s.conn.request({ type: 'metrics' } satisfies WorkerRequest, timeoutMs) as Promise<MetricObjectWithValues<MetricValue<string>>[]>),
+      ),
+    );
+    const out: Record<string, number | null> = {};
+    answers.forEach((a, i) => {
+      const id = live[i]?.id ?? `w?${i}`;
+      if (a.status !== 'fulfilled') {
+        out[id] = null;
+        return;
+      }
+      const family = a.value.find((m) => m.name === LISTENER_IN_FLIGHT);
+      out[id] = (family?.values ?? []).reduce((n, v) => n + v.value, 0);
+    });
+    return out;
+  }
+
+  /**
+   * Before a planned VIP move: every worker closes its keep-alive connections on `ip` (null: stops).
+   * Per worker, the HTTP connections still open on it (null: no answer within timeoutMs).
+   */
+  async closeKeepAliveOn(ip: string | null, timeoutMs = 1000): Promise<Record<string, number | null>> {
+    const live = this.slots.filter((s) => s.worker !== null);
+    const answers = await Promise.allSettled(
+      live.map((s) => (s.conn === null ? Promise.reject(new Error('not connected')) : (s.conn.request({ type: 'vip-keep-alive', ip } satisfies WorkerVipRequest, timeoutMs) as Promise<number>))),
+    );
+    const out: Record<string, number | null> = {};
+    answers.forEach((a, i) => {
+      out[live[i]?.id ?? `w?${i}`] = a.status === 'fulfilled' && typeof a.value === 'number' ? a.value : null;
+    });
+    return out;
   }
 
   /** Pool views merged across workers: active counts add up, eligibility is any worker's view. */

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { ORPHAN_VIP_ENV, armOrphanVipRelease } from '../cluster/vip/orphan-release.js';
 import { DataPlane } from './data-plane.js';
 import { IpcEdgeChannel } from './edge/ipc-edge-channel.js';
-import type { EdgeNodeMessage, NodeToWorker, WorkerRequest, WorkerToNode } from './types.js';
+import type { EdgeNodeMessage, NodeToWorker, WorkerRequest, WorkerToNode, WorkerVipRequest } from './types.js';
 
 const ipcPath = process.env['BALLAST_IPC_PATH'];
 const workerId = process.env['BALLAST_WORKER_ID'] ?? String(process.pid);
@@ -62,8 +62,9 @@ client.on('message', (msg: NodeToWorker | EdgeNodeMessage) => {
   }
 });
 
-client.on('request', (req: WorkerRequest, respond: (data: unknown) => Promise<void>) => {
-  const answer = req.type === 'metrics' ? registry.getMetricsAsJSON() : Promise.resolve(plane.poolViews());
+client.on('request', (req: WorkerRequest | WorkerVipRequest, respond: (data: unknown) => Promise<void>) => {
+  const answer =
+    req.type === 'metrics' ? registry.getMetricsAsJSON() : req.type === 'vip-keep-alive' ? Promise.resolve(plane.closeKeepAliveOn(req.ip)) : Promise.resolve(plane.poolViews());
   void answer.then((data) => respond(data)).catch((err: unknown) => logger.warn({ err }, 'answering node failed'));
 });
 

@@ -26,8 +26,7 @@ import type { AccessSource } from '../state/types.js';
 import { NetIpcTransport } from '../transport/ipc-transport.js';
 import { createVipDriver } from '../vip/driver.js';
 import { orphanVipSpec } from '../vip/orphan-release.js';
-import { ClusterError } from './errors.js';
-import { drainForHandOver } from './hand-over.js';
+import { LeadershipTransfer } from './leadership-transfer.js';
 import { LocalStateStore } from './local-store.js';
 import { createNodeReportBoard } from './node-report.js';
 import type { PeerReports } from './peer-reports.js';
@@ -77,10 +76,18 @@ export class BallastNode {
   private readonly ticketSeed = randomBytes(32);
   /** certificate name -> the unseal error last logged, so a state change does not repeat it. */
   private unsealErrors: Record<string, string> = {};
-  /** A planned move is draining the VIP: a second request waits for it instead of draining again. */
-  private moving: Promise<string> | null = null;
+  private readonly transfer: LeadershipTransfer;
 
-  constructor(private readonly opts: NodeOptions) {}
+  constructor(private readonly opts: NodeOptions) {
+    this.transfer = new LeadershipTransfer({
+      raft: () => this.raft,
+      vip: () => this.vip,
+      supervisor: () => this.supervisor,
+      logger: opts.logger,
+      drainMs: opts.config.cluster.vip?.handOverDrainMs ?? 2000,
+      electionTimeoutMs: opts.config.cluster.electionTimeoutMs,
+    });
+  }
 
   get clustered(): boolean {
     return this.opts.config.cluster.peers.length > 1;
@@ -97,7 +104,7 @@ export class BallastNode {
       await driver.check();
       // A crashed run (kill -9 skips the release) leaves the VIP on the interface; a starting node leads nothing.
       await driver.release();
-      this.vip = new VipHolder(driver, logger, () => this.stepDown('the VIP could not be raised'));
+      this.vip = new VipHolder(driver, logger, () => this.transfer.stepDown('the VIP could not be raised'));
     }
 
     let store: StateStore & AccessSource;
@@ -259,107 +266,9 @@ export class BallastNode {
     });
   }
 
-  /** Give up leadership (a failed VIP raise): hand it to the most caught-up follower. */
-  private stepDown(why: string): void {
-    const raft = this.raft;
-    if (!raft) return;
-    const target = this.bestFollower();
-    if (!target) {
-      this.opts.logger.error({ why }, 'cannot step down: no follower to hand leadership to');
-      return;
-    }
-    this.opts.logger.warn({ why, to: target }, 'stepping down');
-    try {
-      raft.transferLeadership(target);
-    } catch (err) {
-      this.opts.logger.error({ err }, 'leadership transfer refused');
-    }
-  }
-
-  private bestFollower(): string | null {
-    const status = this.raft?.status();
-    if (!status || status.role !== 'leader') return null;
-    let best: { id: string; match: number } | null = null;
-    for (const [id, pr] of Object.entries(status.progress)) {
-      if (id === status.id || pr.isLearner || !pr.recentActive) continue;
-      if (!best || pr.match > best.match) best = { id, match: pr.match };
-    }
-    return best?.id ?? null;
-  }
-
-  /**
-   * POST /cluster/transfer-leadership: to a named voter, or the most caught-up one. Resolves once the
-   * VIP is drained and the transfer has started (the target campaigns after this node let go).
-   */
-  async transferLeadership(to?: string): Promise<string> {
-    const raft = this.raft;
-    if (!raft) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'single-node cluster: nothing to transfer to');
-    const status = raft.status();
-    if (status.role !== 'leader') {
-      if (!status.leader) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no leader: the cluster has no quorum right now; retry when a leader is elected');
-      // A follower passes the request on to the leader; without a named target it offers itself
-      // (the leader brings a target up to date before handing over).
-      const target = to ?? status.id;
-      raft.requestTransfer(target);
-      return target;
-    }
-    const target = to ?? this.bestFollower();
-    if (!target) throw new ClusterError('CLUSTER_ERR_NO_LEADER', 'no caught-up follower to transfer leadership to');
-    if (this.moving) {
-      const moving = await this.moving;
-      if (moving === target) return target;
-      throw new ClusterError('CLUSTER_ERR_NO_LEADER', `leadership was being transferred to ${moving}; retry in a moment`);
-    }
-    const move = (async () => {
-      const gated = await this.drainVipBeforeMove();
-      try {
-        // Gives up the lease, so the VIP (and with it the gate) goes before the target is told to campaign.
-        raft.transferLeadership(target);
-      } catch (err) {
-        if (gated) await this.liftVipGate();
-        throw err;
-      }
-      if (gated) void this.liftGateIfTransferFails();
-      return target;
-    })();
-    this.moving = move;
-    try {
-      return await move;
-    } finally {
-      this.moving = null;
-    }
-  }
-
-  /** Planned move, leader side: hold off new connections on the VIP and let those in flight finish. */
-  private async drainVipBeforeMove(): Promise<boolean> {
-    const vip = this.vip;
-    const supervisor = this.supervisor;
-    if (!vip?.isHeld() || !supervisor) return false;
-    const report = await drainForHandOver({
-      driver: vip.driver,
-      inFlight: () => supervisor.inFlight(),
-      logger: this.opts.logger.child({ component: 'hand-over' }),
-      drainMs: this.opts.config.cluster.vip?.handOverDrainMs ?? 2000,
-    });
-    return report.gated;
-  }
-
-  private async liftVipGate(): Promise<void> {
-    await this.vip?.driver.unquiesce().catch((err: unknown) => this.opts.logger.error({ err }, 'could not let new connections to the VIP through again'));
-  }
-
-  /** A transfer that does not complete leaves this node leading with the VIP: it must take connections again. */
-  private async liftGateIfTransferFails(): Promise<void> {
-    // Raft gives a transfer one election timeout; past twice that, it is over one way or the other.
-    const deadline = Date.now() + 2 * this.opts.config.cluster.electionTimeoutMs + 500;
-    while (Date.now() < deadline && this.raft?.status().role === 'leader' && this.vip?.isHeld()) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    // A released VIP took the gate with it; a VIP still held means the transfer failed.
-    if (this.raft?.status().role === 'leader' && this.vip?.isHeld()) {
-      this.opts.logger.warn('leadership transfer did not complete; taking new connections on the VIP again');
-      await this.liftVipGate();
-    }
+  /** transfer-leadership (REST, or forwarded by a follower): drains the VIP, then hands over. */
+  transferLeadership(to?: string): Promise<string> {
+    return this.transfer.transfer(to);
   }
 
   clusterView(): ClusterView {
@@ -455,22 +364,7 @@ export class BallastNode {
     clearInterval(this.shareTimer);
     this.reports?.stop();
     const { logger } = this.opts;
-    // A follower will take the VIP over: let what is in flight on it finish first (the close lifts the gate).
-    if (this.raft?.status().role === 'leader' && this.bestFollower() !== null) await this.drainVipBeforeMove();
-    await this.vip?.close();
-    if (this.raft?.status().role === 'leader') {
-      const target = this.bestFollower();
-      if (target) {
-        try {
-          this.raft.transferLeadership(target);
-          const deadline = Date.now() + 2000;
-          while (this.raft.status().role === 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-          logger.info({ to: target }, 'leadership handed over before stopping');
-        } catch (err) {
-          logger.warn({ err }, 'could not hand over leadership before stopping');
-        }
-      }
-    }
+    await this.transfer.handOverBeforeStop();
     this.leading = false;
     this.health?.update([], {});
     await this.health?.stop();

@@ -7,12 +7,14 @@ import type { Logger } from 'pino';
 import type { VipDriver } from '../vip/types.js';
 
 export interface HandOverOptions {
-  driver: Pick<VipDriver, 'quiesce' | 'unquiesce' | 'pendingConnections'>;
-  /** Work in flight in the workers (WorkerSupervisor.inFlight); null when they could not all tell. */
-  inFlight: () => Promise<number | null>;
+  driver: Pick<VipDriver, 'quiesce' | 'unquiesce' | 'pendingConnections' | 'pendingSockets'>;
+  /** Work in flight in each worker (WorkerSupervisor.inFlightByWorker); null for one that could not tell. */
+  inFlight: () => Promise<Record<string, number | null>>;
   logger: Logger;
   /** Longest wait for the work in flight; the move goes ahead anyway after it. */
   drainMs: number;
+  /** Runs once new connections are held off, before the wait (the workers start closing keep-alive connections). */
+  onGated?: () => Promise<unknown>;
   /** Pause between two looks. Default 20. */
   pollMs?: number;
 }
@@ -23,6 +25,16 @@ export interface HandOverReport {
   /** Nothing was left in flight when the wait ended. */
   idle: boolean;
   waitedMs: number;
+}
+
+/** Sum of the workers' counts; null when one could not tell (then nobody can say they are idle). */
+function total(byWorker: Record<string, number | null>): number | null {
+  let sum = 0;
+  for (const n of Object.values(byWorker)) {
+    if (n === null) return null;
+    sum += n;
+  }
+  return sum;
 }
 
 /**
@@ -37,23 +49,37 @@ export async function drainForHandOver(opts: HandOverOptions): Promise<HandOverR
     return false;
   });
   if (!gated) return { gated: false, idle: false, waitedMs: Date.now() - started };
+  await opts.onGated?.().catch((err: unknown) => opts.logger.warn({ err }, 'hand-over: a step after the gate failed'));
   const deadline = started + opts.drainMs;
   const pollMs = opts.pollMs ?? 20;
-  let last: { kernel: number | null; workers: number | null } = { kernel: null, workers: null };
-  for (let polls = 0; polls < 10_000; polls++) {
+  // Which counter held each look up: the warning at the bound says what never went to zero.
+  const heldBy = { kernel: 0, workers: 0, workersUnknown: 0 };
+  let lastWorkers: Record<string, number | null> = {};
+  let polls = 0;
+  for (; polls < 10_000; polls++) {
     const kernel = await opts.driver.pendingConnections();
-    const workers = kernel === 0 ? await opts.inFlight() : null;
-    const after = workers === 0 ? await opts.driver.pendingConnections() : null;
-    last = { kernel: after ?? kernel, workers };
-    if (after === 0) {
-      const waitedMs = Date.now() - started;
-      opts.logger.info({ waitedMs, polls: polls + 1 }, 'nothing in flight on the VIP; moving it');
-      return { gated, idle: true, waitedMs };
+    if (kernel === 0) {
+      lastWorkers = await opts.inFlight();
+      const workers = total(lastWorkers);
+      if (workers === 0 && (await opts.driver.pendingConnections()) === 0) {
+        const waitedMs = Date.now() - started;
+        opts.logger.info({ waitedMs, polls: polls + 1, heldBy }, 'nothing in flight on the VIP; moving it');
+        return { gated, idle: true, waitedMs };
+      }
+      if (workers === null) heldBy.workersUnknown++;
+      else if (workers > 0) heldBy.workers++;
+      else heldBy.kernel++;
+    } else {
+      heldBy.kernel++;
     }
     if (Date.now() >= deadline) break;
     await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
   }
+  const [sockets, workers] = await Promise.all([opts.driver.pendingSockets(), opts.inFlight()]);
   const waitedMs = Date.now() - started;
-  opts.logger.warn({ waitedMs, ...last }, 'work still in flight on the VIP after the drain bound; moving it anyway');
+  opts.logger.warn(
+    { waitedMs, polls, heldBy, sockets, workers, workersAtLastLook: lastWorkers },
+    'work still in flight on the VIP after the drain bound; moving it anyway',
+  );
   return { gated, idle: false, waitedMs };
 }

@@ -6,10 +6,10 @@ import { VipError, isVipError } from './errors.js';
 import { DEFAULT_GARP, GarpAnnouncer } from './garp.js';
 import { assertInterfaceExists, runnerInterfaces, systemInterfaces } from './interfaces.js';
 import { SynGate } from './syn-gate.js';
-import type { CommandRunner, InterfaceLister, LinuxVipOptions, VipDriver } from './types.js';
+import type { CommandRunner, InterfaceLister, LinuxVipOptions, PendingSocket, VipDriver } from './types.js';
 import { parseVipAddress } from './vip-address.js';
 import type { VipAddress } from './vip-address.js';
-import { pendingOnVip } from './vip-sockets.js';
+import { pendingOnVip, pendingSocketsOnVip } from './vip-sockets.js';
 
 // iproute2 wording for "already there" / "not there", old (RTNETLINK) and new (extack) kernels.
 const ALREADY_PRESENT = /File exists|Address already assigned/i;
@@ -129,6 +129,15 @@ export class LinuxVipDriver implements VipDriver {
     } catch (err) {
       this.logger.warn({ err }, 'cannot read the kernel sockets on the VIP (/proc/net/tcp); counting none');
       return 0;
+    }
+  }
+
+  async pendingSockets(): Promise<PendingSocket[]> {
+    try {
+      return await pendingSocketsOnVip(this.vip.ip, this.remote, this.timeoutMs);
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot read the kernel sockets on the VIP (/proc/net/tcp)');
+      return [];
     }
   }
 

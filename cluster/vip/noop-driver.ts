@@ -1,6 +1,6 @@
 // The noop VIP driver for loopback demos and tests: remembers whether it holds the VIP, touches nothing.
 import type { Logger } from 'pino';
-import type { NoopVipOptions, VipDriver } from './types.js';
+import type { NoopVipOptions, PendingSocket, VipDriver } from './types.js';
 import { parseVipAddress } from './vip-address.js';
 
 export class NoopVipDriver implements VipDriver {
@@ -42,5 +42,9 @@ export class NoopVipDriver implements VipDriver {
 
   async pendingConnections(): Promise<number> {
     return 0;
+  }
+
+  async pendingSockets(): Promise<PendingSocket[]> {
+    return [];
   }
 }

@@ -30,6 +30,22 @@ export interface VipDriver {
    * accepted by a worker, or with bytes the client has not acknowledged. 0 when unknown.
    */
   pendingConnections(): Promise<number>;
+  /** The sockets behind pendingConnections(), for a log line that says what held a drain up. */
+  pendingSockets(): Promise<PendingSocket[]>;
+}
+
+/** One socket a VIP release would strand, as /proc/net/tcp shows it (addresses made readable). */
+export interface PendingSocket {
+  local: string;
+  remote: string;
+  state: string;
+  txQueue: number;
+  rxQueue: number;
+  why: 'accept-queue' | 'half-open' | 'unacknowledged';
+  /** What it adds to pendingConnections(): 1, or a listener's accept queue length. */
+  weight: number;
+  /** The rest of its /proc/net/tcp line as printed (timer, retransmits, uid, timeout, inode, ...). */
+  proc: string;
 }
 
 export interface CommandResult {

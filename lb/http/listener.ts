@@ -16,6 +16,7 @@ import { LbError } from '../errors.js';
 import { TlsError } from '../tls/errors.js';
 import type { ListenerEngine, ListenerSpec, RouteSpec } from '../types.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
+import { KeepAliveDrain } from './keep-alive-drain.js';
 import { contextKey, ListenerTls } from './listener-tls.js';
 import { compilePolicy, type ResponsePolicy } from './header-policy.js';
 import { h1RawHeadersFromH2, upstreamRequestHeaders } from './header-rewrite.js';
@@ -104,6 +105,8 @@ export class HttpListener implements ListenerEngine {
    */
   private readonly fresh = new Map<string, Socket>();
   private draining = false;
+  /** Before a planned VIP move: keep-alive connections on the VIP are closed (keep-alive-drain.ts). */
+  private readonly keepAlive = new KeepAliveDrain();
   private closed: Promise<void> | undefined;
   private readonly edge: EdgeRuntime;
   private gate: HttpGate;
@@ -259,8 +262,14 @@ export class HttpListener implements ListenerEngine {
     this.tls?.h2?.setLimits(spec.maxHeaderBytes, spec.timeouts.idleMs);
   }
 
+  /** Closes keep-alive connections on `ip` (null: stops); returns those still open there. */
+  closeKeepAliveOn(ip: string | null): number {
+    return this.keepAlive.closeOn(ip);
+  }
+
   close(): Promise<void> {
     this.draining = true;
+    this.keepAlive.stop();
     this.closed ??= new Promise<void>((resolve) => {
       // node >= 19 also closes the connections that are idle right now; those busy get
       // Connection: close on their response and are closed once it finished (onRequest).
@@ -277,6 +286,7 @@ export class HttpListener implements ListenerEngine {
 
   destroy(): void {
     this.draining = true;
+    this.keepAlive.stop();
     this.closed ??= new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.tls?.h2?.destroy();
     this.tls?.redirect?.destroy();
@@ -374,8 +384,10 @@ export class HttpListener implements ListenerEngine {
     const logged = this.accessLog?.sampled() === true ? this.accessLog : null;
     // The connection's own count becomes this request's; later requests on it add their own.
     if (!this.fresh.delete(peerKey(req.socket))) this.deps.metrics.listenerInFlight.inc({ listener: this.name });
+    if (h1) this.keepAlive.requestStarted(req.socket, res);
     res.once('close', () => {
       this.deps.metrics.listenerInFlight.dec({ listener: this.name });
+      if (h1) this.keepAlive.requestEnded(req.socket);
       const backend = trip.exchange?.reachedBackend ?? '';
       const code = res.headersSent ? String(res.statusCode) : CLIENT_CLOSED;
       this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool, backend, code });

@@ -30,7 +30,7 @@ export interface LabClusterOptions extends LabOptions {
   electionTimeout?: string;
   /** The nodes' pino level (their logs go to a file per node). Default info: the drill reads VIP lines. */
   logLevel?: string;
-  /** Bound on starting the whole cluster, and on one node's restart. Default 90 s (a loaded 2-core box). */
+  /** Bound on starting the whole cluster, and on one node's restart. Default 180 s (a 2-core box loaded by others). */
   startTimeoutMs?: number;
 }
 
@@ -127,7 +127,7 @@ export class LabCluster {
   }
 
   private get startTimeoutMs(): number {
-    return this.options.startTimeoutMs ?? 90_000;
+    return this.options.startTimeoutMs ?? 180_000;
   }
 
   private async boot(): Promise<void> {

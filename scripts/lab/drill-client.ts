@@ -27,6 +27,8 @@ export interface ClientLoopOptions {
   /** Bounds on the loop; it stops by itself at either. Defaults 20 000 requests and 120 s. */
   maxCount?: number;
   maxMs?: number;
+  /** Reuse one keep-alive connection across requests (as a browser or an API client would). Default false: a new connection each. */
+  keepAlive?: boolean;
 }
 
 export interface ClientLoop {
@@ -40,7 +42,9 @@ export interface ClientLoop {
 // Plain JavaScript: it runs in a bare `node` inside the client namespace.
 const CLIENT = `
 const http = require('node:http');
-const [url, intervalText, timeoutText, maxCountText, maxMsText] = process.argv.slice(1);
+const [url, intervalText, timeoutText, maxCountText, maxMsText, keepAliveText] = process.argv.slice(1);
+const keepAlive = keepAliveText === '1';
+const agent = keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
 const interval = Number(intervalText), timeout = Number(timeoutText), maxCount = Number(maxCountText), maxMs = Number(maxMsText);
 const started = Date.now();
 let stopping = false, seq = 0;
@@ -57,7 +61,7 @@ function next() {
     write({ seq: n, t0, t1: Date.now(), backend: null, via: null, status: null, error: null, ...o });
     setTimeout(next, Math.max(0, t0 + interval - Date.now()));
   };
-  const req = http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+  const req = http.get(url, keepAlive ? { agent } : { agent: false, headers: { connection: 'close' } }, (res) => {
     const chunks = [];
     res.on('data', (c) => chunks.push(c));
     res.on('end', () => {
@@ -79,7 +83,7 @@ export function startClientLoop(ns: string, url: string, options: ClientLoopOpti
   const timeoutMs = options.timeoutMs ?? 800;
   const maxCount = options.maxCount ?? 20_000;
   const maxMs = options.maxMs ?? 120_000;
-  const args = ['-e', CLIENT, url, String(intervalMs), String(timeoutMs), String(maxCount), String(maxMs)];
+  const args = ['-e', CLIENT, url, String(intervalMs), String(timeoutMs), String(maxCount), String(maxMs), options.keepAlive === true ? '1' : '0'];
   const child: ChildProcess = spawnIn(ns, process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = once(child, 'exit');
   const results: ClientResult[] = [];
