@@ -2,12 +2,15 @@
 import { parseArgs } from 'node:util';
 import { runCtl } from './ctl.js';
 import { runDemo } from './demo.js';
+import { runReleaseVip } from './release-vip.js';
 import { runStart } from './start.js';
 
 const USAGE = `usage:
   ballast start --config FILE     run one node in the foreground (what systemd runs)
   ballast demo                    run a demo appliance on loopback with demo backends
   ballast ctl <command>           drive a running cluster through its API (ballast ctl --help)
+  ballast release-vip --config FILE
+                                  drop the VIP from this host after the node stopped (systemd's ExecStopPost)
   ballast help                    this text
 `;
 
@@ -21,6 +24,14 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return runStart(values.config);
+    }
+    case 'release-vip': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      if (!values.config) {
+        process.stderr.write(`ballast release-vip: --config FILE is required\n\n${USAGE}`);
+        return 2;
+      }
+      return runReleaseVip(values.config);
     }
     case 'demo':
       return runDemo(rest);
