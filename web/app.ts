@@ -39,7 +39,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function buildApp(deps: AdminDeps) {
   const now = deps.now ?? Date.now;
   // Per-request logs stay off (warn): probes and scrapes would drown the log; changes are audited instead.
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }, { level: 'warn' }), bodyLimit: BODY_LIMIT });
+  // fastify's default 10 s plugin timeout killed nodes starting on a starved VM (the panel plugin checks
+  // its bundle at registration): a slow start must not become a crash loop under systemd.
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }, { level: 'warn' }), bodyLimit: BODY_LIMIT, pluginTimeout: 120_000 });
   app.setValidatorCompiler(compileRequestValidator);
   app.setErrorHandler(errorHandler(deps.logger));
   app.setNotFoundHandler(async (req) => {
