@@ -4,20 +4,11 @@
 import { pino } from 'pino';
 import { createVipDriver } from '../cluster/vip/driver.js';
 import { isVipError } from '../cluster/vip/errors.js';
-import { ConfigError } from '../config/errors.js';
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigForCommand } from './config-file.js';
 
 export async function runReleaseVip(configPath: string): Promise<number> {
-  let config;
-  try {
-    config = loadConfigFile(configPath);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ballast release-vip: invalid config ${configPath}: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = loadConfigForCommand('release-vip', configPath);
+  if (config === null) return 2;
   const vip = config.cluster.vip;
   if (!vip) {
     process.stdout.write('ballast release-vip: no cluster.vip in the config; nothing to release\n');

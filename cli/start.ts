@@ -1,20 +1,11 @@
 // `ballast start --config FILE`: load and validate the config, run the node until SIGTERM/SIGINT.
 import { pino } from 'pino';
 import { BallastNode } from '../cluster/node/daemon.js';
-import { ConfigError } from '../config/errors.js';
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigForCommand } from './config-file.js';
 
 export async function runStart(configPath: string): Promise<number> {
-  let config;
-  try {
-    config = loadConfigFile(configPath);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ballast: invalid config ${configPath}: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = loadConfigForCommand('start', configPath);
+  if (config === null) return 2;
   const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'info' }).child({ node: config.node.id });
   const node = new BallastNode({ config, logger });
 

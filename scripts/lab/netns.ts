@@ -41,6 +41,22 @@ export async function addNamespace(ns: string): Promise<void> {
 }
 
 /**
+ * Two fresh namespaces joined by one veth pair, `eth0` on each side with the given addresses. The pair
+ * is made inside `a` with its peer placed straight into `b`: nothing touches the root namespace.
+ */
+export async function addLinkedPair(a: string, b: string, cidrs: readonly [string, string]): Promise<void> {
+  for (const ns of [a, b]) await deleteNamespace(ns).catch(() => undefined);
+  await addNamespace(a);
+  await addNamespace(b);
+  await ip(['-n', a, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b]);
+  for (const [ns, cidr] of [[a, cidrs[0]], [b, cidrs[1]]] as const) {
+    await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    await ip(['-n', ns, 'addr', 'add', cidr, 'dev', 'eth0']);
+    await ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
+  }
+}
+
+/**
  * Deletes `ns` after ending the processes still inside it: a namespace with a live process outlives
  * `ip netns del`, and so would its interfaces. These are the lab's own processes (spawnIn), ended by pid.
  */

@@ -9,7 +9,7 @@ import { isVipError } from '../../cluster/vip/errors.js';
 import { runnerInterfaces } from '../../cluster/vip/interfaces.js';
 import { LinuxVipDriver } from '../../cluster/vip/linux-driver.js';
 import type { CommandRunner, GarpOptions } from '../../cluster/vip/types.js';
-import { addNamespace, deleteNamespace, ip, namespacesUnavailable } from '../../scripts/lab/netns.js';
+import { addLinkedPair, deleteNamespace, ip, namespacesUnavailable } from '../../scripts/lab/netns.js';
 
 const unavailable = await namespacesUnavailable();
 if (unavailable !== null) console.log(`VIP lab tests skipped: ${unavailable}`);
@@ -73,16 +73,7 @@ async function waitForNeighMac(mac: string, withinMs: number): Promise<boolean> 
 
 before(async () => {
   if (unavailable !== null) return;
-  for (const ns of [A, B]) await deleteNamespace(ns).catch(() => undefined);
-  await addNamespace(A);
-  await addNamespace(B);
-  // Created inside A with its peer placed straight into B: nothing touches the root namespace.
-  await ip(['-n', A, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', B]);
-  for (const [ns, cidr] of [[A, '198.18.1.1/24'], [B, '198.18.1.2/24']] as const) {
-    await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-    await ip(['-n', ns, 'addr', 'add', cidr, 'dev', 'eth0']);
-    await ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
-  }
+  await addLinkedPair(A, B, ['198.18.1.1/24', '198.18.1.2/24']);
   const { stdout } = await ip(['-n', A, '-o', 'link', 'show', 'eth0']);
   macA = /link\/ether\s+(\S+)/.exec(stdout)?.[1] ?? '';
   assert.match(macA, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);

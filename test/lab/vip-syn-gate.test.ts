@@ -15,7 +15,7 @@ import { runnerInterfaces } from '../../cluster/vip/interfaces.js';
 import { LinuxVipDriver } from '../../cluster/vip/linux-driver.js';
 import { SYN_GATE_PREF } from '../../cluster/vip/syn-gate.js';
 import type { CommandRunner } from '../../cluster/vip/types.js';
-import { addNamespace, deleteNamespace, execIn, ip, namespacesUnavailable, spawnIn } from '../../scripts/lab/netns.js';
+import { addLinkedPair, deleteNamespace, execIn, ip, namespacesUnavailable, spawnIn } from '../../scripts/lab/netns.js';
 
 const unavailable = await namespacesUnavailable();
 if (unavailable !== null) console.log(`SYN gate lab tests skipped: ${unavailable}`);
@@ -85,15 +85,7 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
 
 before(async () => {
   if (unavailable !== null) return;
-  for (const ns of [A, B]) await deleteNamespace(ns).catch(() => undefined);
-  await addNamespace(A);
-  await addNamespace(B);
-  await ip(['-n', A, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', B]);
-  for (const [ns, cidr] of [[A, '198.18.2.1/24'], [B, '198.18.2.2/24']] as const) {
-    await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-    await ip(['-n', ns, 'addr', 'add', cidr, 'dev', 'eth0']);
-    await ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
-  }
+  await addLinkedPair(A, B, ['198.18.2.1/24', '198.18.2.2/24']);
 });
 
 after(async () => {
