@@ -26,6 +26,7 @@ import type { AccessSource } from '../state/types.js';
 import { NetIpcTransport } from '../transport/ipc-transport.js';
 import { createVipDriver } from '../vip/driver.js';
 import { orphanVipSpec } from '../vip/orphan-release.js';
+import { runtimeDirectory, writeStopRecord } from '../vip/stop-record.js';
 import { LeadershipTransfer } from './leadership-transfer.js';
 import { LocalStateStore } from './local-store.js';
 import { createNodeReportBoard } from './node-report.js';
@@ -68,6 +69,8 @@ export class BallastNode {
   private admin: AdminApp | null = null;
   private ready = false;
   private stopping = false;
+  /** The start in progress: a stop that arrives during it (systemctl stop of a slow boot) waits for it, or start would bring up what stop already tore down. */
+  private starting: Promise<void> | null = null;
   private leading = false;
   private shareTimer: NodeJS.Timeout | undefined;
   /** Opens (and seals, for the API) certificate keys in the replicated state. */
@@ -93,7 +96,12 @@ export class BallastNode {
     return this.opts.config.cluster.peers.length > 1;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     const { config, logger } = this.opts;
     await mkdir(config.node.dataDir, { recursive: true });
     this.sealKey = sealKeyFor(config.cluster.secret, config.node.dataDir);
@@ -104,6 +112,8 @@ export class BallastNode {
       await driver.check();
       // A crashed run (kill -9 skips the release) leaves the VIP on the interface; a starting node leads nothing.
       await driver.release();
+      const record = await writeStopRecord(runtimeDirectory(), config.cluster.vip);
+      if (record) logger.info({ record }, 'VIP stop record written for ExecStopPost');
       this.vip = new VipHolder(driver, logger, () => this.transfer.stepDown('the VIP could not be raised'));
     }
 
@@ -361,6 +371,7 @@ export class BallastNode {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    await this.starting?.catch(() => undefined);
     clearInterval(this.shareTimer);
     this.reports?.stop();
     const { logger } = this.opts;

@@ -27,8 +27,18 @@ cleanup() {
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
-  if [ -n "${DRILL_KEEP:-}" ]; then echo "drill:vms: logs kept in $work" >&2; else rm -rf "$work"; fi
+  # A failed drill keeps its logs (serial consoles, journals, report) for the post-mortem; the disks
+  # only with DRILL_KEEP=1.
+  if [ -n "${DRILL_KEEP:-}" ]; then
+    echo "drill:vms: everything kept in $work" >&2
+  elif [ "$status" -ne 0 ]; then
+    rm -f "$work"/*/disk.qcow2 "$work"/*/seed.iso
+    echo "drill:vms: failed; logs kept in $work" >&2
+  else
+    rm -rf "$work"
+  fi
 }
+status=1
 trap cleanup EXIT INT TERM
 
 # A left-over of an interrupted run would hold the names.

@@ -158,6 +158,17 @@ async function scenario(name: string, nodes: DeployTarget[], client: NetnsHost, 
   return result;
 }
 
+/** Each reachable VM's ballast journal into the work dir: what the daemons saw is the drill's real evidence. */
+async function saveJournals(hosts: readonly SshHost[], work: string): Promise<void> {
+  await Promise.all(
+    hosts.map(async (h) => {
+      const r = await h.exec('journalctl', ['-u', 'ballast', '-o', 'short-precise', '--no-pager'], { allowFailure: true, timeoutMs: 60_000 }).catch((err: Error) => ({ stdout: `(no journal: ${err.message})\n` }));
+      await writeFile(join(work, `${h.name}-journal.log`), r.stdout);
+    }),
+  );
+  log(`journals of the reachable VMs saved in ${work}`);
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { image: { type: 'string' }, work: { type: 'string' }, prefix: { type: 'string', default: 'bvm' }, smp: { type: 'string', default: '1' }, mem: { type: 'string', default: '1024' } } });
   const image = resolve(values.image!);
@@ -222,6 +233,7 @@ async function main(): Promise<number> {
     throw err;
   } finally {
     await arp?.stop();
+    await saveJournals(hosts, work);
     await writeFile(join(work, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     await Promise.all(hosts.map((h) => h.close().catch(() => undefined)));

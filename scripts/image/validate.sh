@@ -18,7 +18,7 @@ CHECKPOINT_DISABLE=1 packer validate \
   -var "base_image=$tmp/base.qcow2" packer/ballast.pkr.hcl
 echo "packer: ok"
 
-mapfile -t scripts < <(find scripts packer -name '*.sh' -not -path 'packer/output/*' | sort)
+mapfile -t scripts < <({ find scripts packer -name '*.sh' -not -path 'packer/output/*'; echo bin/ballast-release-vip; } | sort)
 shellcheck "${scripts[@]}"
 echo "shellcheck: ok (${#scripts[@]} scripts)"
 

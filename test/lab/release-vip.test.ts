@@ -1,16 +1,20 @@
-// `ballast release-vip` (systemd's ExecStopPost) as a real process inside a namespace: it removes a VIP
-// and a SYN gate a dead daemon left behind, says so, is harmless when run again, and refuses a bad config.
+// What takes the VIP off a host whose daemon is gone, as real processes inside a namespace: the daemon's
+// stop record and bin/ballast-release-vip (systemd's ExecStopPost) reading it, and the manual
+// `ballast release-vip --config`. Each removes the VIP and a SYN gate a dead daemon left, says so, is
+// harmless when run again, and handles what an operator can get wrong.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { netnsRunner } from '../../cluster/vip/command-runner.js';
 import { runnerInterfaces } from '../../cluster/vip/interfaces.js';
 import { LinuxVipDriver } from '../../cluster/vip/linux-driver.js';
 import { SYN_GATE_PREF } from '../../cluster/vip/syn-gate.js';
-import { addLinkedPair, deleteNamespace, execIn, ip, namespacesUnavailable } from '../../scripts/lab/netns.js';
+import { addLinkedPair, deleteNamespace, execIn, ip, namespacesUnavailable, spawnIn } from '../../scripts/lab/netns.js';
 
 const unavailable = await namespacesUnavailable();
 if (unavailable !== null) console.log(`release-vip lab tests skipped: ${unavailable}`);
@@ -20,6 +24,7 @@ const A = `blr${process.pid % 100000}-a`;
 const B = `blr${process.pid % 100000}-b`;
 const VIP_IP = '198.18.3.100';
 const CLI = join(import.meta.dirname, '../../cli/ballast.ts');
+const STOP_POST = join(import.meta.dirname, '../../bin/ballast-release-vip');
 const dir = mkdtempSync(join(tmpdir(), 'ballast-release-vip-'));
 
 function configFile(name: string, vip: Record<string, unknown> | null, extra: Record<string, unknown> = {}): string {
@@ -53,6 +58,23 @@ async function vipOnA(): Promise<boolean> {
   return stdout.includes(` ${VIP_IP}/`);
 }
 
+/** systemd's ExecStopPost as systemd runs it: RUNTIME_DIRECTORY set, no arguments. */
+async function stopPost(runtimeDir: string): Promise<{ stdout: string; stderr: string }> {
+  return execIn(A, 'env', [`RUNTIME_DIRECTORY=${runtimeDir}`, STOP_POST], { timeoutMs: 30_000 });
+}
+
+/** What a daemon killed mid-move leaves: the address (here with a prefix other than the configured one), and the gate. */
+async function leaveVipAndGate(cidr: string): Promise<boolean> {
+  await ip(['-n', A, 'addr', 'add', cidr, 'dev', 'eth0']);
+  const runner = netnsRunner(A);
+  const crashed = new LinuxVipDriver({ address: `${VIP_IP}/24`, interface: 'eth0', runner, interfaces: runnerInterfaces(runner), logger: pino({ level: 'silent' }), garp: { repeats: 0, count: 1 } });
+  const gated = await crashed.quiesce();
+  assert.equal(await vipOnA(), true);
+  if (!gated) console.log('this kernel takes no SYN filter: the gate part is not exercised');
+  else assert.equal(await gateOnA(), true);
+  return gated;
+}
+
 async function gateOnA(): Promise<boolean> {
   const { stdout } = await execIn(A, 'tc', ['filter', 'show', 'dev', 'eth0', 'ingress']);
   return stdout.includes(`pref ${SYN_GATE_PREF}`);
@@ -64,21 +86,62 @@ before(async () => {
 });
 
 after(async () => {
+  rmSync(dir, { recursive: true, force: true });
   if (unavailable !== null) return;
   await deleteNamespace(A).catch(() => undefined);
   await deleteNamespace(B).catch(() => undefined);
 });
 
-test('release-vip removes the VIP and the SYN gate a dead daemon left, then finds nothing to do', { skip, timeout: 180_000 }, async () => {
-  // What a daemon killed mid-move leaves: the address, and the gate of a hand-over it never finished.
-  await ip(['-n', A, 'addr', 'add', `${VIP_IP}/24`, 'dev', 'eth0']);
-  const runner = netnsRunner(A);
-  const crashed = new LinuxVipDriver({ address: `${VIP_IP}/24`, interface: 'eth0', runner, interfaces: runnerInterfaces(runner), logger: pino({ level: 'silent' }), garp: { repeats: 0, count: 1 } });
-  const gated = await crashed.quiesce();
-  assert.equal(await vipOnA(), true);
-  if (!gated) console.log('this kernel takes no SYN filter: the gate part is not exercised');
-  else assert.equal(await gateOnA(), true);
+test('the daemon writes its stop record; ExecStopPost reads it and takes the VIP and the gate off', { skip, timeout: 180_000 }, async () => {
+  const runtimeDir = join(dir, 'run');
+  mkdirSync(runtimeDir);
+  const config = configFile('daemon', { driver: 'linux', address: `${VIP_IP}/24`, interface: 'eth0' });
+  const daemon = spawnIn(A, process.execPath, ['--import', 'tsx', CLI, 'start', '--config', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, RUNTIME_DIRECTORY: runtimeDir, BALLAST_LOG_LEVEL: 'warn' },
+  });
+  let stderr = '';
+  daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = once(daemon, 'exit');
+  const record = join(runtimeDir, 'vip');
+  const deadline = Date.now() + 90_000;
+  while (!existsSync(record) && daemon.exitCode === null && Date.now() < deadline) await sleep(100);
+  daemon.kill('SIGTERM');
+  await exited;
+  assert.ok(existsSync(record), `the daemon wrote no ${record}: ${stderr}`);
+  assert.match(readFileSync(record, 'utf8'), new RegExp(`^VIP_CIDR=${VIP_IP.replaceAll('.', '\\.')}/24\nVIP_INTERFACE=eth0\nSYN_GATE_PREF=${SYN_GATE_PREF}$`, 'm'));
 
+  // The daemon is gone (and its workers with it, as systemd's SIGKILL of the cgroup leaves things).
+  const gated = await leaveVipAndGate(`${VIP_IP}/32`);
+  const first = await stopPost(runtimeDir);
+  assert.match(first.stdout, /the daemon is gone: released 198\.18\.3\.100\/32 from eth0/);
+  assert.equal(await vipOnA(), false, 'the VIP is gone from the interface');
+  if (gated) assert.equal(await gateOnA(), false, 'the SYN gate is gone too');
+
+  const again = await stopPost(runtimeDir);
+  assert.equal(again.stdout, '', 'nothing held, nothing said');
+});
+
+test('ExecStopPost: no record (no VIP, or not started that far) and a damaged one change nothing', { skip, timeout: 60_000 }, async () => {
+  const empty = join(dir, 'run-empty');
+  mkdirSync(empty);
+  assert.deepEqual(await stopPost(empty), { stdout: '', stderr: '' });
+
+  const damaged = join(dir, 'run-damaged');
+  mkdirSync(damaged);
+  writeFileSync(join(damaged, 'vip'), 'VIP_CIDR=\n');
+  await ip(['-n', A, 'addr', 'add', `${VIP_IP}/24`, 'dev', 'eth0']);
+  try {
+    const r = await stopPost(damaged);
+    assert.match(r.stderr, /names no VIP_CIDR\/VIP_INTERFACE; nothing released/);
+    assert.equal(await vipOnA(), true, 'a record it cannot read makes it touch nothing');
+  } finally {
+    await ip(['-n', A, 'addr', 'del', `${VIP_IP}/24`, 'dev', 'eth0']);
+  }
+});
+
+test('release-vip removes the VIP and the SYN gate a dead daemon left, then finds nothing to do', { skip, timeout: 180_000 }, async () => {
+  await leaveVipAndGate(`${VIP_IP}/24`);
   const config = configFile('linux', { driver: 'linux', address: `${VIP_IP}/24`, interface: 'eth0' });
   const first = await releaseVip(config);
   assert.equal(first.code, 0, first.stderr);
