@@ -62,6 +62,10 @@ export function buildConfig(raw: unknown, source: string): NodeConfig {
       `must be between one heartbeat (${heartbeatMs}ms) and the election timeout (${electionTimeoutMs}ms)`,
     );
   }
+  // A handshake must survive the stalls the election timeout is sized for (a busy or emulated CPU):
+  // the 5 s floor is what the transport used before it could be set.
+  const peerConnectTimeoutMs = parseDuration(c?.peerConnectTimeout ?? `${Math.max(5000, 2 * electionTimeoutMs)}ms`);
+  if (peerConnectTimeoutMs < 100) throw new ConfigError('CONFIG_ERR_INVALID', 'cluster.peerConnectTimeout', 'must be at least 100ms');
   const admin = file.admin ?? {};
   if (admin.password && admin.passwordFile) throw new ConfigError('CONFIG_ERR_INVALID', 'admin.passwordFile', 'give either password or passwordFile, not both');
   const password = admin.passwordFile ? readSecretFile(admin.passwordFile, 'admin.passwordFile', base) : (admin.password ?? null);
@@ -109,6 +113,7 @@ export function buildConfig(raw: unknown, source: string): NodeConfig {
       electionTimeoutMs,
       electionJitterMs,
       snapshotCount: c?.snapshotCount ?? 10_000,
+      peerConnectTimeoutMs,
     },
     admin: { user: admin.user ?? 'admin', password },
     bootstrap: { listeners: listenerSpecs, pools: poolSpecs },

@@ -214,6 +214,8 @@ export const ConfigFile = Type.Object(
           electionTimeout: Type.Optional(Duration),
           /** Width of the election timeout's random spread (default: half the election timeout). */
           electionJitter: Type.Optional(Duration),
+          /** Longest a dial to a peer may take, TCP connect and TLS-PSK handshake, before it is abandoned and redialed. */
+          peerConnectTimeout: Type.Optional(Duration),
           /** Applied entries between two Raft snapshots (etcd's --snapshot-count). */
           snapshotCount: Type.Optional(Count(10, 10_000_000)),
         },

@@ -34,6 +34,8 @@ export interface NodeConfig {
     /** Width of the election timeout's random spread. */
     electionJitterMs: number;
     snapshotCount: number;
+    /** Bound on a peer dial, connect and TLS-PSK handshake (cluster.peerConnectTimeout). */
+    peerConnectTimeoutMs: number;
   };
   admin: { user: string; password: string | null };
   bootstrap: { listeners: ListenerSpec[]; pools: PoolSpec[] };

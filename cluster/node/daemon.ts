@@ -192,6 +192,7 @@ export class BallastNode {
       listen: config.node.clusterListen,
       peers: config.cluster.peers.map((p) => ({ id: p.id, host: p.address.host, port: p.address.port })),
       secret: config.cluster.secret,
+      connectTimeoutMs: config.cluster.peerConnectTimeoutMs,
       logger: logger.child({ component: 'transport' }),
     });
     const raft = new RaftStateStore({

@@ -24,7 +24,6 @@ const DEFAULTS = {
   connectTimeoutMs: 5000,
   maxBufferedBytes: 1024 * 1024,
   stallTimeoutMs: 10_000,
-  handshakeTimeoutMs: 5000,
 };
 
 /** What travels inside net-ipc's JSON frame, { v: 1, m: encoded message }; `v` lets a later format coexist during an upgrade. */
@@ -170,7 +169,7 @@ export class NetIpcTransport<M extends object> implements Transport<M> {
       listenOptions: { host: this.#listen.host },
       options: {
         ...PSK_TLS_SETTINGS,
-        handshakeTimeout: DEFAULTS.handshakeTimeoutMs,
+        handshakeTimeout: this.#o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
         pskCallback: (socket: TLSSocket, identity: string) => this.#pskForIdentity(socket, identity),
       },
     });
@@ -202,10 +201,19 @@ export class NetIpcTransport<M extends object> implements Transport<M> {
     });
     tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
       this.#refused++;
+      // Node reports a handshake timeout here but leaves the socket open (seen on Node 20): anyone
+      // who connects and stays silent would hold a descriptor for good.
+      socket.destroy();
       const identity = this.#identities.get(socket) ?? null;
       const known = identity !== null && this.#peers.some((p) => p.id === identity);
+      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+      if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+        const timeoutMs = this.#o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
+        this.#log.warn({ remote, identity, code: err.code }, `transport: dropped an inbound connection: no TLS handshake within ${timeoutMs} ms (a stalled peer, or not a peer at all; see cluster.peerConnectTimeout)`);
+        return;
+      }
       this.#log.warn(
-        { remote: `${socket.remoteAddress}:${socket.remotePort}`, identity, code: err.code },
+        { remote, identity, code: err.code },
         known || identity === null
           ? 'transport: refused peer connection: TLS-PSK handshake failed (wrong cluster secret?)'
           : 'transport: refused peer connection: unknown node identity',

@@ -54,7 +54,7 @@ export interface NetIpcTransportOptions {
   /** Messages held per peer while it is slow or away (default 1024); the oldest go first. */
   queueLimit?: number;
   backoff?: BackoffOptions;
-  /** A dial that has not completed the handshake by then is abandoned (default 5000 ms). */
+  /** A dial that has not completed the handshake by then is abandoned, and so is an inbound one (default 5000 ms). */
   connectTimeoutMs?: number;
   /** Bytes allowed in a peer socket's write buffer before messages wait in the queue (default 1 MiB). */
   maxBufferedBytes?: number;

@@ -133,3 +133,15 @@ test('Raft timers: the election spread defaults to half the timeout and stays wi
   expectError(base(cluster({ electionJitter: '2s' })), 'cluster.electionJitter: must be between one heartbeat (100ms) and the election timeout (1000ms)');
   expectError(base(cluster({ electionJitter: '50ms' })), 'cluster.electionJitter: must be between one heartbeat (100ms) and the election timeout (1000ms)');
 });
+
+test('peer connect timeout: twice the election timeout, at least 5 s, or as set', () => {
+  const cluster = (extra: Record<string, unknown>) => ({
+    cluster: { secret: 'a-long-enough-secret', peers: [{ id: 'n1', address: '127.0.0.1:7001' }], ...extra },
+  });
+  const of = (extra: Record<string, unknown>) => buildConfig(base(cluster(extra)), join(dir, 'x.yaml')).cluster.peerConnectTimeoutMs;
+  assert.equal(of({}), 5000);
+  assert.equal(of({ heartbeat: '500ms', electionTimeout: '5s' }), 10_000);
+  assert.equal(of({ peerConnectTimeout: '30s' }), 30_000);
+  expectError(base(cluster({ peerConnectTimeout: '10ms' })), 'cluster.peerConnectTimeout: must be at least 100ms');
+  expectError(base(cluster({ peerConnectTimeout: 'soon' })), 'cluster.peerConnectTimeout: must be a duration like 500ms, 2s or 1m');
+});

@@ -2,7 +2,7 @@
 // of a wrong secret, reconnect after a peer restart, and bounded queues for dead or slow peers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -325,4 +325,21 @@ test('setPeers dials new members with listeners on port 0', async (t) => {
   await waitFor('delivery after setPeers', () => b.inbox.length === 1);
   await a.transport.setPeers([peers[0]!]);
   assert.deepEqual(a.transport.stats().peers, []);
+});
+
+test('an inbound dial that never finishes its handshake is closed after connectTimeoutMs and logged as a timeout', { timeout: 30_000 }, async (t) => {
+  const port = await reserveFreePort(HOST);
+  const n1 = node(t, 'n1', port, [{ id: 'n1', host: HOST, port }], { connectTimeoutMs: 700 });
+  await n1.transport.start();
+  const silent = connect(port, HOST);
+  t.after(() => silent.destroy());
+  const opened = Date.now();
+  await new Promise<void>((resolve) => silent.once('connect', () => resolve()));
+  // Sends nothing: no ClientHello, so only the server's handshake timeout ends it.
+  await new Promise<void>((resolve) => silent.once('close', () => resolve()));
+  const heldMs = Date.now() - opened;
+  assert.ok(heldMs >= 600, `closed after ${heldMs} ms: not before the bound`);
+  assert.ok(heldMs < 4500, `closed after ${heldMs} ms: by the configured 700 ms bound, not a fixed 5 s`);
+  assert.ok(n1.lines.some((l) => /no TLS handshake within 700 ms/.test(l.msg)), 'said as a timeout, not as a wrong secret');
+  assert.equal(n1.transport.stats().refused, 1);
 });
