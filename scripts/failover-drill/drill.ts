@@ -67,7 +67,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     }
     await sleep(200);
   }
-  log(`client up; killing ${oldLeader}'s daemon`);
+  log(options.fail ? `client up; failing ${oldLeader}` : `client up; killing ${oldLeader}'s daemon`);
   const [cmd, ...args] = options.kill ?? ['systemctl', 'kill', '--signal=SIGKILL', 'ballast'];
   const tKill = Date.now();
   if (options.fail) await options.fail(victim.target.host);

@@ -158,15 +158,25 @@ async function scenario(name: string, nodes: DeployTarget[], client: NetnsHost, 
   return result;
 }
 
-/** Each reachable VM's ballast journal into the work dir: what the daemons saw is the drill's real evidence. */
-async function saveJournals(hosts: readonly SshHost[], work: string): Promise<void> {
+/** What each VM says of itself: the daemons' journal, the kernel's, and where its CPU goes. */
+const EVIDENCE: Record<string, [string, string[]]> = {
+  journal: ['journalctl', ['-u', 'ballast', '-o', 'short-precise', '--no-pager']],
+  kernel: ['journalctl', ['-k', '-o', 'short-precise', '--no-pager']],
+  // Which clock the guest reads, and the busiest processes: a slow clocksource under emulation makes every timer costly.
+  cpu: ['sh', ['-c', 'cat /sys/devices/system/clocksource/clocksource0/current_clocksource /proc/loadavg; ps -eo pid,pcpu,rss,etime,args --sort=-pcpu | head -n 12']],
+};
+
+/** Each reachable VM's evidence into the work dir: what the daemons saw is the drill's real record. */
+async function saveEvidence(hosts: readonly SshHost[], work: string, kinds: readonly string[], suffix = ''): Promise<void> {
   await Promise.all(
-    hosts.map(async (h) => {
-      const r = await h.exec('journalctl', ['-u', 'ballast', '-o', 'short-precise', '--no-pager'], { allowFailure: true, timeoutMs: 60_000 }).catch((err: Error) => ({ stdout: `(no journal: ${err.message})\n` }));
-      await writeFile(join(work, `${h.name}-journal.log`), r.stdout);
-    }),
+    hosts.flatMap((h) =>
+      kinds.map(async (kind) => {
+        const [cmd, args] = EVIDENCE[kind]!;
+        const r = await h.exec(cmd, args, { allowFailure: true, timeoutMs: 60_000 }).catch((err: Error) => ({ stdout: `(unreachable: ${err.message})\n` }));
+        await writeFile(join(work, `${h.name}-${kind}${suffix}.log`), r.stdout);
+      }),
+    ),
   );
-  log(`journals of the reachable VMs saved in ${work}`);
 }
 
 async function main(): Promise<number> {
@@ -205,6 +215,7 @@ async function main(): Promise<number> {
     if (unhealthy !== null) throw new Error(`cluster not healthy: ${unhealthy}`);
     report['clusterHealthyMs'] = Date.now() - t0;
     log(`cluster healthy ${Math.round((Date.now() - t0) / 1000)} s after the first qemu start`);
+    await saveEvidence(hosts, work, ['cpu'], '-healthy');
     arp = watchArp(VIP, 'br0');
     const client = new NetnsHost(CLIENT.id, `${values.prefix}-${CLIENT.id}`, CLIENT.ip);
     const scenarios: Scenario[] = [];
@@ -233,7 +244,8 @@ async function main(): Promise<number> {
     throw err;
   } finally {
     await arp?.stop();
-    await saveJournals(hosts, work);
+    await saveEvidence(hosts, work, ['journal', 'kernel', 'cpu']);
+    log(`journals and CPU figures of the reachable VMs saved in ${work}`);
     await writeFile(join(work, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     await Promise.all(hosts.map((h) => h.close().catch(() => undefined)));
