@@ -4,7 +4,6 @@
 // Connection: close) rather than reset; other addresses are untouched; and it can be stopped.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
 import net from 'node:net';
 import { afterEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +13,7 @@ import { HttpListener } from '../../lb/http/listener.js';
 import { createDataPlaneMetrics } from '../../lb/metrics.js';
 import { PoolRuntime } from '../../lb/pool.js';
 import type { ListenerSpec } from '../../lb/types.js';
+import { startHeldOrigin, type HeldOrigin } from '../support/held-origin.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -21,26 +21,10 @@ afterEach(async () => {
 });
 
 /** A backend that answers /slow only when told to, anything else at once. */
-async function backend(): Promise<{ port: number; release: () => void; waiting: () => number }> {
-  const held: http.ServerResponse[] = [];
-  const server = http.createServer((req, res) => {
-    req.resume();
-    if (req.url === '/slow') held.push(res);
-    else res.end('ok');
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    release: () => {
-      for (const res of held.splice(0)) res.end('ok');
-    },
-    waiting: () => held.length,
-  };
+async function backend(): Promise<HeldOrigin> {
+  const origin = await startHeldOrigin((req) => req.url === '/slow');
+  cleanups.push(() => origin.close());
+  return origin;
 }
 
 async function listener(): Promise<HttpListener> {

@@ -4,7 +4,6 @@
 // of work on the VIP read from `ss` output.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http from 'node:http';
 import net from 'node:net';
 import { afterEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +15,7 @@ import { createDataPlaneMetrics, LISTENER_IN_FLIGHT } from '../../lb/metrics.js'
 import { PoolRuntime } from '../../lb/pool.js';
 import { TcpListener } from '../../lb/tcp/tcp-listener.js';
 import type { ListenerSpec } from '../../lb/types.js';
+import { startHeldOrigin, type HeldOrigin } from '../support/held-origin.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -40,25 +40,10 @@ async function expectInFlight(registry: Registry, want: number, what: string): P
 }
 
 /** A backend that answers only when told to. */
-async function heldBackend(): Promise<{ port: number; release: () => void; waiting: () => number }> {
-  const held: http.ServerResponse[] = [];
-  const server = http.createServer((req, res) => {
-    req.resume();
-    held.push(res);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    release: () => {
-      for (const res of held.splice(0)) res.end('ok');
-    },
-    waiting: () => held.length,
-  };
+async function heldBackend(): Promise<HeldOrigin> {
+  const origin = await startHeldOrigin();
+  cleanups.push(() => origin.close());
+  return origin;
 }
 
 function pool(port: number): PoolRuntime {
