@@ -33,6 +33,8 @@ export interface DrillReport {
   /** Operator's clock, kill command sent -> a new leader answers (includes SSH round trips). */
   electionMs: number | null;
   vipHolder: string | null;
+  /** Operator's clock, kill command sent -> the new leader says it holds the VIP (null: no VIP, or not in time). */
+  vipTakeoverMs: number | null;
   /** Client's clock: last success before its longest failure run -> first success after it. */
   clientGapMs: number;
   failedRequests: number;
@@ -75,18 +77,28 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   let newLeader: string | null = null;
   let electionMs: number | null = null;
   let vipHolder: string | null = null;
+  let vipTakeoverMs: number | null = null;
   const deadline = tKill + (options.electionTimeoutMs ?? 60_000);
-  while (Date.now() < deadline) {
+  // Until a new leader says it holds the VIP (its own view: only the holder knows for sure).
+  while (Date.now() < deadline && vipTakeoverMs === null) {
     const v = await leaderView(nodes.filter((n) => n !== victim));
     if (v?.leader != null && v.leader !== oldLeader) {
+      if (newLeader === null) {
+        electionMs = Date.now() - tKill;
+        log(`${v.leader} leads after ${electionMs} ms`);
+      }
       newLeader = v.leader;
-      electionMs = Date.now() - tKill;
-      vipHolder = v.vip.holder;
-      break;
+      if (v.vip.address === null || v.vip.holder === v.leader) {
+        vipHolder = v.vip.holder;
+        vipTakeoverMs = v.vip.address === null ? null : Date.now() - tKill;
+        if (v.vip.address === null) break;
+        log(`${vipHolder} holds the VIP after ${vipTakeoverMs} ms`);
+      }
     }
-    await sleep(250);
+    if (vipTakeoverMs === null) await sleep(250);
   }
-  log(newLeader ? `${newLeader} leads after ${electionMs} ms` : 'no new leader');
+  if (newLeader === null) log('no new leader');
+  else if (vipHolder === null) log(`${newLeader} leads but did not say it holds the VIP in time`);
   await sleep(options.settleMs ?? 5000);
   const samples = await loop.stop();
   const firstAfterKill = samples.findIndex((s) => !s.ok);
@@ -98,6 +110,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     newLeader,
     electionMs,
     vipHolder,
+    vipTakeoverMs,
     clientGapMs: gap.gapMs,
     failedRequests: samples.filter((s) => !s.ok).length,
     requests: samples.length,

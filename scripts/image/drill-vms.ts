@@ -123,7 +123,7 @@ interface Scenario {
   name: string;
   drill: DrillReport;
   /** Kill -> the VIP first answered from a VM other than the old leader's (ARP, seen on the bridge). */
-  vipTakeoverMs: number | null;
+  arpTakeoverMs: number | null;
   /** ARP probes of the VIP that two VMs answered. */
   dualAnswers: number;
   /** Probes that ran (arping worked), and those that did not. */
@@ -148,7 +148,7 @@ async function scenario(name: string, nodes: DeployTarget[], client: NetnsHost, 
   const result = {
     name,
     drill,
-    vipTakeoverMs: takeover ? takeover.at - drill.killedAt : null,
+    arpTakeoverMs: takeover ? takeover.at - drill.killedAt : null,
     dualAnswers: after.filter((s) => s.macs.length > 1).length,
     arpProbes: after.length,
     arpFailed: arp.samples.slice(mark).length - after.length,

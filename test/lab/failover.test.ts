@@ -4,6 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runDrill } from '../../scripts/failover-drill/drill.js';
+import { NetnsHost } from '../../scripts/hosts/netns-host.js';
 import { LabCluster } from '../../scripts/lab/cluster.js';
 import { analyzeGaps, type ClientResult } from '../../scripts/lab/drill-client.js';
 import { pollUntil } from '../../scripts/lab/drill-poll.js';
@@ -329,4 +331,32 @@ test('transfer-leadership with a slow request in flight on the old leader: the V
   } finally {
     await watch.stop();
   }
+});
+
+test('scripts/failover-drill over the netns Host: it finds the leader, kills it, and reports the new leader, its VIP and the client gap', { skip, timeout: 180_000 }, async () => {
+  const c = lab();
+  await c.waitServing(30_000);
+  // The operator's drill as `drill:ssh` and `drill:vms` run it, with every host a namespace of this lab.
+  const targets = c.nodes.map((n) => ({ host: new NetnsHost(n.id, n.host.ns, n.host.address), installDir: '/opt/ballast', configPath: n.configPath, restart: [] }));
+  const client = new NetnsHost('c1', c.lab.client.ns, c.lab.client.address);
+  let killed: string | null = null;
+  const report = await runDrill({
+    nodes: targets,
+    client,
+    url: c.url,
+    fail: async (h) => {
+      killed = h.name;
+      await c.kill(h.name);
+    },
+    electionTimeoutMs: 30_000,
+    settleMs: 2000,
+  });
+  console.log(`drill over netns hosts: ${JSON.stringify(report)}`);
+  assert.equal(killed, report.oldLeader, 'the drill killed the leader it found');
+  assert.ok(report.newLeader !== null && report.newLeader !== report.oldLeader, `a new leader: ${report.newLeader}`);
+  assert.equal(report.vipHolder, report.newLeader, 'the new leader says it holds the VIP');
+  assert.ok(report.vipTakeoverMs !== null && report.electionMs !== null && report.vipTakeoverMs >= report.electionMs, 'the VIP takeover is timed, not before the election');
+  assert.deepEqual(await vipHolders(c.lab.vip, { prefix }), [c.node(report.newLeader).host.ns], 'and it is the only holder');
+  assert.ok(report.recovered && report.requests > 5, `the client recovered (${report.failedRequests} of ${report.requests} failed, gap ${report.clientGapMs} ms)`);
+  await c.restart(report.oldLeader);
 });
