@@ -1,5 +1,6 @@
-// The `ballast` command: start one node, run the demo appliance, or (later) drive a cluster.
+// The `ballast` command: start one node, run the demo appliance, check a config, or drive a cluster.
 import { parseArgs } from 'node:util';
+import { runCheckConfig } from './check-config.js';
 import { runCtl } from './ctl.js';
 import { runDemo } from './demo.js';
 import { runReleaseVip } from './release-vip.js';
@@ -9,8 +10,10 @@ const USAGE = `usage:
   ballast start --config FILE     run one node in the foreground (what systemd runs)
   ballast demo                    run a demo appliance on loopback with demo backends
   ballast ctl <command>           drive a running cluster through its API (ballast ctl --help)
+  ballast check --config FILE     validate a config without starting anything (exit 0, or 2 naming the field)
   ballast release-vip --config FILE
-                                  drop the VIP from this host after the node stopped (systemd's ExecStopPost)
+                                  drop the VIP from this host after the node stopped (by hand; systemd runs
+                                  bin/ballast-release-vip, which needs no Node start)
   ballast help                    this text
 `;
 
@@ -24,6 +27,14 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return runStart(values.config);
+    }
+    case 'check': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      if (!values.config) {
+        process.stderr.write(`ballast check: --config FILE is required\n\n${USAGE}`);
+        return 2;
+      }
+      return runCheckConfig(values.config);
     }
     case 'release-vip': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });

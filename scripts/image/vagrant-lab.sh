@@ -12,6 +12,9 @@ state=$root/packer/output/vagrant-lab
 box=$root/packer/output/image-vagrant/ballast-libvirt.box
 export VAGRANT_HOME=$state/home
 export BALLAST_LIBVIRT_DRIVER=${BALLAST_LIBVIRT_DRIVER:-qemu}
+# Lab addresses only (198.18.0.0/15), for the private network and for vagrant-libvirt's own NAT network.
+export BALLAST_NET=${BALLAST_NET:-198.18.56}
+export BALLAST_MGMT_NET=${BALLAST_MGMT_NET:-198.18.121.0/24}
 log() { printf 'vagrant-lab: %s\n' "$*" >&2; }
 
 in_ns() { ip netns exec "$ns" "$@"; }

@@ -27,3 +27,17 @@ if command -v vagrant >/dev/null 2>&1; then
 else
   echo "vagrant: not installed (scripts/image/install-deps.sh vagrant), Vagrantfile not validated"
 fi
+
+# What the provisioner writes must be a config the node accepts: render each node's ballast.yaml from
+# the Vagrantfile (both Raft timer sets) and run it through `ballast check`, as `vagrant validate` cannot.
+if command -v ruby >/dev/null 2>&1; then
+  for driver in kvm qemu; do
+    for id in n1 n2 n3; do
+      out=$tmp/vagrant-$driver-$id.yaml
+      BALLAST_LIBVIRT_DRIVER=$driver ruby -e 'module Vagrant; def self.configure(*); end; end
+        load ARGV[0]; print ballast_config(ARGV[1], NODES.fetch(ARGV[1]))' "$root/Vagrantfile" "$id" >"$out"
+      node --import tsx cli/ballast.ts check --config "$out" >/dev/null
+    done
+  done
+  echo "vagrant provisioner configs: ok (ballast check, 3 nodes x 2 timer sets)"
+fi

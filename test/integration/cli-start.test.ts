@@ -1,7 +1,7 @@
 // `ballast start` as a real process: bad configs exit 2 naming the field; a good one serves
 // traffic, answers /readyz, and exits 0 on SIGTERM after draining.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -23,6 +23,28 @@ test('a bad config exits 2 with the path of the bad field and why', async () => 
   const r = await runCli(['start', '--config', path]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /bootstrap\.pools\[0\]\.backends\[1\]\.weight: must be an integer 0\.\.256/);
+});
+
+test('ballast check: a good config exits 0 with its summary and starts nothing; a bad one exits 2 naming the field', async () => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'ballast-check-')), 'data');
+  const good = writeConfig({
+    node: { id: 'n1', dataDir, adminListen: '127.0.0.1:1', clusterListen: '127.0.0.1:2' },
+    cluster: { secret: 'check-secret-1234', heartbeat: '500ms', electionTimeout: '5s', peers: ['n1', 'n2', 'n3'].map((id, i) => ({ id, address: `127.0.0.1:${2 + i}` })) },
+  });
+  const ok = await runCli(['check', '--config', good]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /: ok\n/);
+  assert.match(ok.stdout, /3 voters \(n1, n2, n3\); VIP none/);
+  assert.match(ok.stdout, /heartbeat 500 ms, election timeout 5000 ms .*peer connect timeout 10000 ms/);
+  assert.equal(existsSync(dataDir), false, 'check creates nothing, not even the data dir');
+
+  const bad = writeConfig({ node: { id: 'n1', dataDir, adminListen: '127.0.0.1:1' }, cluster: { peers: [{ id: 'n1', address: '127.0.0.1:2' }], electionTimeout: '100ms' } });
+  const no = await runCli(['check', '--config', bad]);
+  assert.equal(no.code, 2);
+  assert.match(no.stderr, /ballast check: invalid config .*cluster\.electionTimeout: must be at least 3 heartbeats/);
+  const missing = await runCli(['check']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /ballast check: --config FILE is required/);
 });
 
 test('start without --config explains itself', async () => {
