@@ -21,14 +21,14 @@ test('writeStopRecord: the record for a linux VIP, gone again for noop or no VIP
     assert.equal(await writeStopRecord(null, vip), null);
     const path = await writeStopRecord(dir, vip);
     assert.equal(path, join(dir, 'vip'));
-    const lines = readFileSync(path!, 'utf8').split('\n');
+    const lines = readFileSync(path, 'utf8').split('\n');
     assert.ok(lines.includes('VIP_CIDR=198.18.0.100/24') && lines.includes('VIP_INTERFACE=eth0') && lines.includes(`SYN_GATE_PREF=${SYN_GATE_PREF}`));
     assert.deepEqual(readdirSync(dir), ['vip'], 'no temporary file left beside it');
     assert.equal(await writeStopRecord(dir, { ...vip, driver: 'noop' }), null);
-    assert.equal(existsSync(path!), false, 'a noop VIP leaves nothing for the script to release');
+    assert.equal(existsSync(path), false, 'a noop VIP leaves nothing for the script to release');
     await writeStopRecord(dir, vip);
     assert.equal(await writeStopRecord(dir, null), null);
-    assert.equal(existsSync(path!), false, 'a config without a VIP removes an older record');
+    assert.equal(existsSync(path), false, 'a config without a VIP removes an older record');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
