@@ -17,32 +17,28 @@ const USAGE = `usage:
   ballast help                    this text
 `;
 
+/** The --config FILE every node command takes; null (after saying so) when it is missing. */
+function configArg(command: string, args: string[]): string | null {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  if (values.config) return values.config;
+  process.stderr.write(`ballast ${command}: --config FILE is required\n\n${USAGE}`);
+  return null;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
-      if (!values.config) {
-        process.stderr.write(`ballast start: --config FILE is required\n\n${USAGE}`);
-        return 2;
-      }
-      return runStart(values.config);
+      const config = configArg('start', rest);
+      return config === null ? 2 : runStart(config);
     }
     case 'check': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
-      if (!values.config) {
-        process.stderr.write(`ballast check: --config FILE is required\n\n${USAGE}`);
-        return 2;
-      }
-      return runCheckConfig(values.config);
+      const config = configArg('check', rest);
+      return config === null ? 2 : runCheckConfig(config);
     }
     case 'release-vip': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
-      if (!values.config) {
-        process.stderr.write(`ballast release-vip: --config FILE is required\n\n${USAGE}`);
-        return 2;
-      }
-      return runReleaseVip(values.config);
+      const config = configArg('release-vip', rest);
+      return config === null ? 2 : runReleaseVip(config);
     }
     case 'demo':
       return runDemo(rest);
