@@ -1,9 +1,10 @@
-// GET /api/v1/node/stats: this node's CPU, memory, load and interfaces for the panel, read with
-// systeminformation (one library for what Linux spreads over /proc, /sys and ip). Readings are
-// cached briefly so many open panels cost the host no more than one.
+// GET /api/v1/node/stats: this node's CPU, memory, load and interfaces for the panel (CPU and memory
+// read with systeminformation). Readings are cached briefly so many open panels cost the host no more
+// than one.
 import { loadavg, uptime } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import si from 'systeminformation';
+import { InterfaceSampler } from '../cluster/node/interface-sampler.js';
 import type { HostStats } from '../cluster/node/types.js';
 import type { Access } from './types.js';
 
@@ -13,12 +14,10 @@ export interface NodeStatsBody extends HostStats {
 }
 
 const STATS_TTL_MS = 1_000;
-// Listing interfaces runs external commands (~150 ms); addresses change rarely.
-const INTERFACES_TTL_MS = 30_000;
 
 export class NodeStatsSampler {
   private stats: { at: number; body: Promise<NodeStatsBody> } | null = null;
-  private interfaces: { at: number; list: Promise<si.Systeminformation.NetworkInterfacesData[]> } | null = null;
+  private readonly interfaces = new InterfaceSampler();
 
   constructor(
     private readonly nodeId: string,
@@ -38,21 +37,10 @@ export class NodeStatsSampler {
     return this.stats.body;
   }
 
-  private interfaceList(now: number): Promise<si.Systeminformation.NetworkInterfacesData[]> {
-    if (!this.interfaces || now - this.interfaces.at >= INTERFACES_TTL_MS) {
-      const list = si.networkInterfaces().then((r) => (Array.isArray(r) ? r : [r]));
-      this.interfaces = { at: now, list };
-      list.catch(() => {
-        if (this.interfaces?.list === list) this.interfaces = null;
-      });
-    }
-    return this.interfaces.list;
-  }
-
   private async sample(now: number): Promise<NodeStatsBody> {
-    const [load, mem, ifaces, traffic] = await Promise.all([si.currentLoad(), si.mem(), this.interfaceList(now), si.networkStats('*')]);
-    const rates = new Map(traffic.map((t) => [t.iface, t]));
-    const rate = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+    // CPU and memory from systeminformation (files under /proc, read asynchronously); interfaces from
+    // our own sampler, which starts no process (interface-sampler.ts says why).
+    const [load, mem, interfaces] = await Promise.all([si.currentLoad(), si.mem(), this.interfaces.read(now)]);
     return {
       node: this.nodeId,
       at: now,
@@ -62,10 +50,7 @@ export class NodeStatsSampler {
       memory: { total: mem.total, used: mem.active },
       load: loadavg().map((l) => Math.round(l * 100) / 100),
       uptimeSec: Math.round(uptime()),
-      interfaces: ifaces.map((i) => {
-        const t = rates.get(i.iface);
-        return { name: i.iface, ip4: i.ip4, up: i.operstate === 'up' || (i.internal && i.operstate !== 'down'), rxBytesPerSec: rate(t?.rx_sec), txBytesPerSec: rate(t?.tx_sec) };
-      }),
+      interfaces,
     };
   }
 }

@@ -22,7 +22,7 @@ export interface ClusterView {
   nodes: { id: string; address: string; role: 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'learner' | 'unknown'; lastContactMs: number | null; matchIndex: number | null }[];
 }
 
-/** A node's host as systeminformation reads it: CPU, memory, load and network interfaces. */
+/** A node's host: CPU, memory, load and network interfaces (node-stats-route.ts reads them). */
 export interface HostStats {
   cpu: { percent: number; cores: number };
   memory: { total: number; used: number };
