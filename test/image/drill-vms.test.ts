@@ -30,7 +30,7 @@ test('arping reply lines -> distinct MACs', () => {
 interface Scenario {
   name: string;
   drill: { newLeader: string | null; recovered: boolean; clientGapMs: number };
-  vipTakeoverMs: number | null;
+  arpTakeoverMs: number | null;
   dualAnswers: number;
   arpProbes: number;
   arpFailed: number;
@@ -52,7 +52,7 @@ test('drill on three image VMs: a new leader takes the VIP, the client recovers,
     for (const s of scenarios) {
       assert.ok(s.drill.newLeader !== null, `${s.name}: no new leader`);
       assert.ok(s.drill.recovered, `${s.name}: the client did not recover`);
-      assert.ok(s.vipTakeoverMs !== null, `${s.name}: the VIP never answered from another VM`);
+      assert.ok(s.arpTakeoverMs !== null, `${s.name}: the VIP never answered from another VM`);
       assert.ok(s.arpProbes > 0 && s.arpFailed === 0, `${s.name}: ${s.arpProbes} ARP probes ran, ${s.arpFailed} failed`);
       assert.equal(s.dualAnswers, 0, `${s.name}: the VIP answered from two VMs in ${s.dualAnswers} probe(s)`);
     }
