@@ -27,6 +27,7 @@ import { NetIpcTransport } from '../transport/ipc-transport.js';
 import { createVipDriver } from '../vip/driver.js';
 import { orphanVipSpec } from '../vip/orphan-release.js';
 import { runtimeDirectory, writeStopRecord } from '../vip/stop-record.js';
+import { watchStalls, type StallWatch } from './stall-watch.js';
 import { LeadershipTransfer } from './leadership-transfer.js';
 import { LocalStateStore } from './local-store.js';
 import { createNodeReportBoard } from './node-report.js';
@@ -73,6 +74,7 @@ export class BallastNode {
   private starting: Promise<void> | null = null;
   private leading = false;
   private shareTimer: NodeJS.Timeout | undefined;
+  private stalls: StallWatch | null = null;
   /** Opens (and seals, for the API) certificate keys in the replicated state. */
   private sealKey: SealKey | null = null;
   /** Session-ticket keys of every worker derive from this: a ticket from one resumes on another. */
@@ -103,6 +105,8 @@ export class BallastNode {
 
   private async startOnce(): Promise<void> {
     const { config, logger } = this.opts;
+    // A third of the election timeout: long enough to ignore GC pauses, early enough to explain a flap.
+    this.stalls = watchStalls(logger, Math.max(200, Math.round(config.cluster.electionTimeoutMs / 3)), config.cluster.electionTimeoutMs);
     await mkdir(config.node.dataDir, { recursive: true });
     this.sealKey = sealKeyFor(config.cluster.secret, config.node.dataDir);
     this.health = this.createHealthMonitor();
@@ -374,6 +378,7 @@ export class BallastNode {
     this.stopping = true;
     await this.starting?.catch(() => undefined);
     clearInterval(this.shareTimer);
+    this.stalls?.stop();
     this.reports?.stop();
     const { logger } = this.opts;
     await this.transfer.handOverBeforeStop();
