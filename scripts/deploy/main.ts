@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { connectAll, parseSshSpecs } from '../hosts/ssh-target.js';
 import { rollingDeploy } from './rollout.js';
 
-const USAGE = `usage: npm run deploy -- --hosts n1=root@HOST[:PORT],n2=... --key PRIVATE_KEY [options]
+const USAGE = `usage: npm run deploy -- --hosts n1=root@HOST[:PORT],n2=... --key PRIVATE_KEY (or n1=KEY1,n2=KEY2,...) [options]
   --tarball FILE       release made by scripts/image/app.sh (default packer/output/app/ballast-app.tar.gz)
   --sudo               prefix remote commands with sudo -n (a non-root login such as vagrant)
   --install-dir DIR    default /opt/ballast

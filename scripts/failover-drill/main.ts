@@ -6,6 +6,7 @@ import { runDrill } from './drill.js';
 
 const USAGE = `usage: npm run drill:ssh -- --nodes n1=root@HOST[:PORT],... --client c1=root@HOST[:PORT] --url URL --key KEY [options]
   --url URL        what the client requests, through the VIP (e.g. http://198.18.0.100:8080/)
+  --key KEY        one private key for all hosts, or name=path,... per host (Vagrant's machines each have one)
   --sudo           prefix remote commands with sudo -n (vagrant)
   --config FILE    node config path (default /etc/ballast/ballast.yaml)
   --kill CMD       default "systemctl kill --signal=SIGKILL ballast"`;

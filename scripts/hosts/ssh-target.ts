@@ -27,11 +27,24 @@ export function parseSshSpecs(list: string): SshSpec[] {
     .map(parseSshSpec);
 }
 
-export async function connectAll(specs: readonly SshSpec[], privateKeyPath: string, sudo: boolean): Promise<SshHost[]> {
+/**
+ * `--key`: one private key for every host (`~/.ssh/id_ed25519`), or one per host by name
+ * (`n1=.vagrant/machines/n1/libvirt/private_key,n2=...`), as Vagrant gives each machine its own.
+ */
+export function keyFor(keys: string, name: string): string {
+  if (!keys.includes('=')) return keys;
+  for (const pair of keys.split(',')) {
+    const eq = pair.indexOf('=');
+    if (pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  throw new Error(`--key names no key for host "${name}" (give name=path for every host, or one path for all)`);
+}
+
+export async function connectAll(specs: readonly SshSpec[], keys: string, sudo: boolean): Promise<SshHost[]> {
   const hosts: SshHost[] = [];
   try {
     for (const s of specs) {
-      hosts.push(await SshHost.connect({ name: s.name, host: s.host, port: s.port, username: s.username, privateKeyPath, sudo }));
+      hosts.push(await SshHost.connect({ name: s.name, host: s.host, port: s.port, username: s.username, privateKeyPath: keyFor(keys, s.name), sudo }));
     }
   } catch (err) {
     await Promise.all(hosts.map((h) => h.close()));

@@ -3,7 +3,8 @@
 # and NAT rules live there, never in the machine's root namespace (and there is no route out of it).
 #
 # Usage: scripts/image/vagrant-lab.sh start           netns + virtlogd + libvirtd, box added from packer/output
-#        scripts/image/vagrant-lab.sh vagrant ARGS... e.g. vagrant up n1 --provider=libvirt
+#        scripts/image/vagrant-lab.sh vagrant ARGS... e.g. vagrant up --provider=libvirt
+#        scripts/image/vagrant-lab.sh drill           the failover drill (drill:ssh) against the machines that are up
 #        scripts/image/vagrant-lab.sh stop            destroys the machines, stops the daemons, removes the netns
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,6 +42,15 @@ case "${1:-}" in
     cd "$root"
     in_ns vagrant "$@"
     ;;
+  drill)
+    # Vagrant gives each machine its own key (.vagrant/machines/NAME/libvirt/private_key).
+    keys=""
+    for m in n1 n2 n3 c1; do keys+="${keys:+,}$m=$root/.vagrant/machines/$m/libvirt/private_key"; done
+    cd "$root"
+    in_ns node --import tsx scripts/failover-drill/main.ts \
+      --nodes "n1=vagrant@$BALLAST_NET.11,n2=vagrant@$BALLAST_NET.12,n3=vagrant@$BALLAST_NET.13" \
+      --client "c1=vagrant@$BALLAST_NET.31" --url "http://$BALLAST_NET.100:8080/" --key "$keys" --sudo
+    ;;
   stop)
     (cd "$root" && in_ns vagrant destroy -f) || true
     # The uploaded copies of the box in libvirt's pool.
@@ -53,7 +63,7 @@ case "${1:-}" in
     ip netns del "$ns" 2>/dev/null || true
     ;;
   *)
-    sed -n '2,9p' "$0" >&2
+    sed -n '2,8p' "$0" >&2
     exit 2
     ;;
 esac

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { longestGap } from '../../scripts/failover-drill/client-loop.js';
 import { commandLine } from '../../scripts/hosts/shell-quote.js';
-import { parseSshSpec, parseSshSpecs } from '../../scripts/hosts/ssh-target.js';
+import { keyFor, parseSshSpec, parseSshSpecs } from '../../scripts/hosts/ssh-target.js';
 
 const run = promisify(execFile);
 
@@ -32,4 +32,12 @@ test('longestGap: from the last success before the longest failure run to the fi
   assert.deepEqual(longestGap([s(0, true), s(100, true)]), { gapMs: 0, failed: 0, from: null });
   // Failures with no recovery are not a gap that ended: nothing to measure.
   assert.equal(longestGap([s(0, true), s(100, false)]).gapMs, 0);
+});
+
+test('--key: one path for every host, or one per host by name; a host without one is named', () => {
+  assert.equal(keyFor('/k/id_ed25519', 'n1'), '/k/id_ed25519');
+  const keys = 'n1=.vagrant/machines/n1/libvirt/private_key, n2=/k/two';
+  assert.equal(keyFor(keys, 'n1'), '.vagrant/machines/n1/libvirt/private_key');
+  assert.equal(keyFor(keys, 'n2'), '/k/two');
+  assert.throws(() => keyFor(keys, 'c1'), /--key names no key for host "c1"/);
 });
