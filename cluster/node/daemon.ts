@@ -74,6 +74,7 @@ export class BallastNode {
   private starting: Promise<void> | null = null;
   private leading = false;
   private shareTimer: NodeJS.Timeout | undefined;
+  private soloVipTimer: NodeJS.Timeout | undefined;
   private stalls: StallWatch | null = null;
   /** Opens (and seals, for the API) certificate keys in the replicated state. */
   private sealKey: SealKey | null = null;
@@ -118,7 +119,10 @@ export class BallastNode {
       await driver.release();
       const record = await writeStopRecord(runtimeDirectory(), config.cluster.vip);
       if (record) logger.info({ record }, 'VIP stop record written for ExecStopPost');
-      this.vip = new VipHolder(driver, logger, () => this.transfer.stepDown('the VIP could not be raised'));
+      const onRaiseFailed = this.clustered
+        ? () => this.transfer.stepDown('the VIP could not be raised')
+        : () => logger.warn('one-node cluster: raising the VIP again in 5 s');
+      this.vip = new VipHolder(driver, logger, onRaiseFailed);
     }
 
     let store: StateStore & AccessSource;
@@ -130,6 +134,7 @@ export class BallastNode {
       this.leading = true;
       await this.bootstrapIfEmpty();
       this.followHealth(true);
+      this.holdVipAlone();
     }
     this.store = store;
 
@@ -184,6 +189,21 @@ export class BallastNode {
     }
     this.unsealErrors = report.errors;
     return report.state;
+  }
+
+  /**
+   * A one-node appliance is always the active node: it holds the VIP from start to stop. A raise that
+   * fails (interface down, address taken) is retried, as keepalived keeps trying, rather than given up.
+   */
+  private holdVipAlone(): void {
+    const vip = this.vip;
+    if (!vip) return;
+    const always = { valid: true, validUntil: Number.POSITIVE_INFINITY };
+    const self = { role: 'leader' as const, leader: this.opts.config.node.id, term: 1 };
+    const sync = (): void => void vip.sync(always, self);
+    sync();
+    this.soloVipTimer = setInterval(sync, 5000);
+    this.soloVipTimer.unref();
   }
 
   private async startRaft(): Promise<RaftStateStore> {
@@ -378,6 +398,7 @@ export class BallastNode {
     this.stopping = true;
     await this.starting?.catch(() => undefined);
     clearInterval(this.shareTimer);
+    clearInterval(this.soloVipTimer);
     this.stalls?.stop();
     this.reports?.stop();
     const { logger } = this.opts;

@@ -38,7 +38,7 @@ export class VipHolder {
         this.held = true;
         this.logger.info({ vip: this.driver.address }, 'VIP raised: this node is the active node');
       } catch (err) {
-        this.logger.error({ err, vip: this.driver.address }, 'could not raise the VIP; giving up leadership');
+        this.logger.error({ err, vip: this.driver.address }, 'could not raise the VIP');
         this.onRaiseFailed(err);
       }
       // The lease may have lapsed while we were raising.

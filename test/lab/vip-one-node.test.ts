@@ -1,0 +1,67 @@
+// A one-node appliance (cluster.peers names only itself) with a VIP: no Raft, no lease, so it is the
+// active node for as long as it runs. It must raise the VIP once it starts and drop it on SIGTERM, as a
+// lone keepalived MASTER does. Real daemon, real `ip addr`, inside a namespace.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { addLinkedPair, deleteNamespace, ip, namespacesUnavailable, spawnIn } from '../../scripts/lab/netns.js';
+
+const unavailable = await namespacesUnavailable();
+if (unavailable !== null) console.log(`one-node VIP lab test skipped: ${unavailable}`);
+
+const A = `bvo${process.pid % 100000}-a`;
+const B = `bvo${process.pid % 100000}-b`;
+const VIP_IP = '198.18.4.100';
+const CLI = join(import.meta.dirname, '../../cli/ballast.ts');
+const dir = mkdtempSync(join(tmpdir(), 'ballast-vip-one-node-'));
+
+async function vipOnA(): Promise<boolean> {
+  const { stdout } = await ip(['-n', A, '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+  return stdout.includes(` ${VIP_IP}/24 `);
+}
+
+before(async () => {
+  if (unavailable !== null) return;
+  await addLinkedPair(A, B, ['198.18.4.1/24', '198.18.4.2/24']);
+});
+
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  if (unavailable !== null) return;
+  await deleteNamespace(A).catch(() => undefined);
+  await deleteNamespace(B).catch(() => undefined);
+});
+
+test('a one-node cluster raises its VIP once started and releases it on SIGTERM', { skip: unavailable ?? false, timeout: 180_000 }, async () => {
+  const config = join(dir, 'one-node.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      node: { id: 'solo', dataDir: join(dir, 'data'), adminListen: '127.0.0.1:0', workers: 1 },
+      cluster: {
+        peers: [{ id: 'solo', address: '127.0.0.1:7301' }],
+        vip: { driver: 'linux', address: `${VIP_IP}/24`, interface: 'eth0' },
+      },
+    }),
+  );
+  const daemon = spawnIn(A, process.execPath, ['--import', 'tsx', CLI, 'start', '--config', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, RUNTIME_DIRECTORY: dir, BALLAST_LOG_LEVEL: 'info' },
+  });
+  let stderr = '';
+  daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = once(daemon, 'exit');
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!(await vipOnA()) && daemon.exitCode === null && Date.now() < deadline) await sleep(200);
+    assert.equal(await vipOnA(), true, `the lone node never raised ${VIP_IP}: ${stderr.slice(-2000)}`);
+  } finally {
+    daemon.kill('SIGTERM');
+    await exited;
+  }
+  assert.equal(await vipOnA(), false, `SIGTERM left ${VIP_IP} on eth0: ${stderr.slice(-2000)}`);
+});
