@@ -3,7 +3,7 @@
 # and NAT rules live there, never in the machine's root namespace (and there is no route out of it).
 #
 # Usage: scripts/image/vagrant-lab.sh start           netns + virtlogd + libvirtd, box added from packer/output
-#        scripts/image/vagrant-lab.sh vagrant ARGS... e.g. vagrant up --provider=libvirt
+#        scripts/image/vagrant-lab.sh vagrant ARGS... e.g. vagrant up --provider=libvirt (one machine at a time)
 #        scripts/image/vagrant-lab.sh drill           the failover drill (drill:ssh) against the machines that are up
 #        scripts/image/vagrant-lab.sh stop            destroys the machines, stops the daemons, removes the netns
 set -euo pipefail
@@ -13,6 +13,9 @@ state=$root/packer/output/vagrant-lab
 box=$root/packer/output/image-vagrant/ballast-libvirt.box
 export VAGRANT_HOME=$state/home
 export BALLAST_LIBVIRT_DRIVER=${BALLAST_LIBVIRT_DRIVER:-qemu}
+# vagrant-libvirt's parallel `up` of six machines hung here (libvirt's capability probes left defunct);
+# one machine at a time came up every time.
+export VAGRANT_NO_PARALLEL=${VAGRANT_NO_PARALLEL:-1}
 # Lab addresses only (198.18.0.0/15), for the private network and for vagrant-libvirt's own NAT network.
 export BALLAST_NET=${BALLAST_NET:-198.18.56}
 export BALLAST_MGMT_NET=${BALLAST_MGMT_NET:-198.18.121.0/24}
