@@ -15,7 +15,7 @@ export function clusterRoutes(api: ApiContext): ApiRoute[] {
       schema: { response: { 200: ClusterResponse } },
     }, async () => {
       const view = api.deps.clusterView();
-      return ok({ ...api.meta(), leader: view.leader, term: view.term, vip: view.vip, nodes: view.nodes });
+      return ok({ ...api.meta(), leader: view.leader, term: view.term, leadingForMs: view.leadingForMs, vip: view.vip, nodes: view.nodes });
     }),
     defineRoute({
       method: 'POST',

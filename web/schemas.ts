@@ -111,7 +111,12 @@ export const ListenerOne = WithMeta({ listener: ListenerView });
 export const ClusterResponse = WithMeta({
   leader: Nullable(Type.String(), 'Leader id; null while there is none'),
   term: Type.Integer(),
-  vip: Obj({ address: Nullable(Type.String(), 'null when no VIP is configured'), holder: Nullable(Type.String(), 'Node holding the VIP') }),
+  leadingForMs: Nullable(Type.Integer(), 'On the leader: ms it has led, by its own clock; null on other nodes'),
+  vip: Obj({
+    address: Nullable(Type.String(), 'null when no VIP is configured'),
+    holder: Nullable(Type.String(), 'Node holding the VIP'),
+    heldForMs: Nullable(Type.Integer(), 'On the holder: ms since it last raised the VIP, by its own clock; null on other nodes'),
+  }),
   nodes: Type.Array(
     Obj({
       id: Type.String(),

@@ -73,6 +73,8 @@ export class BallastNode {
   /** The start in progress: a stop that arrives during it (systemctl stop of a slow boot) waits for it, or start would bring up what stop already tore down. */
   private starting: Promise<void> | null = null;
   private leading = false;
+  /** performance.now() when this node last became leader. */
+  private leadingSince = 0;
   private shareTimer: NodeJS.Timeout | undefined;
   private soloVipTimer: NodeJS.Timeout | undefined;
   private stalls: StallWatch | null = null;
@@ -132,6 +134,7 @@ export class BallastNode {
       store = await LocalStateStore.open(config.node.dataDir);
       this.store = store;
       this.leading = true;
+      this.leadingSince = performance.now();
       await this.bootstrapIfEmpty();
       this.followHealth(true);
       this.holdVipAlone();
@@ -246,6 +249,7 @@ export class BallastNode {
     const leading = soft.role === 'leader';
     if (leading === this.leading) return;
     this.leading = leading;
+    if (leading) this.leadingSince = performance.now();
     if (leading) void this.bootstrapIfEmpty();
     this.followHealth(leading);
   }
@@ -315,7 +319,8 @@ export class BallastNode {
         leader: config.node.id,
         term: 1,
         commitIndex: this.store?.read().version ?? 0,
-        vip: { address: vipAddress, holder: this.vip?.isHeld() ? config.node.id : null },
+        leadingForMs: Math.round(performance.now() - this.leadingSince),
+        vip: { address: vipAddress, holder: this.vip?.isHeld() ? config.node.id : null, heldForMs: this.vip?.heldForMs() ?? null },
         nodes: [{ id: config.node.id, address: formatAddress(config.node.adminListen), role: 'leader', lastContactMs: 0, matchIndex: null }],
       };
     }
@@ -327,7 +332,8 @@ export class BallastNode {
       term: s.term,
       commitIndex: s.commit,
       // Only the holder itself knows for sure; followers name the leader, which holds it while its lease is valid.
-      vip: { address: vipAddress, holder: this.vip?.isHeld() ? config.node.id : leading ? null : s.leader },
+      leadingForMs: leading && this.leading ? Math.round(performance.now() - this.leadingSince) : null,
+      vip: { address: vipAddress, holder: this.vip?.isHeld() ? config.node.id : leading ? null : s.leader, heldForMs: this.vip?.heldForMs() ?? null },
       nodes: config.cluster.peers.map((p) => {
         const self = p.id === config.node.id;
         const pr = s.progress[p.id];

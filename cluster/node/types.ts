@@ -18,7 +18,10 @@ export interface ClusterView {
   leader: string | null;
   term: number;
   commitIndex: number;
-  vip: { address: string | null; holder: string | null };
+  /** On the leader: ms it has led, by its own monotonic clock (a duration, so no clock skew); null elsewhere. */
+  leadingForMs: number | null;
+  /** heldForMs: on the holder, ms since it last raised the VIP (its own clock); null elsewhere. */
+  vip: { address: string | null; holder: string | null; heldForMs: number | null };
   nodes: { id: string; address: string; role: 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'learner' | 'unknown'; lastContactMs: number | null; matchIndex: number | null }[];
 }
 

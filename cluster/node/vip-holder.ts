@@ -7,6 +7,8 @@ import type { VipDriver } from '../vip/types.js';
 
 export class VipHolder {
   private held = false;
+  /** performance.now() when the VIP was last raised. */
+  private heldSince = 0;
   /** Driver calls run one at a time, in order; `want` is re-read after each one. */
   private busy: Promise<void> = Promise.resolve();
   private want = false;
@@ -23,6 +25,11 @@ export class VipHolder {
     return this.held;
   }
 
+  /** ms since the VIP was last raised; null while not held. */
+  heldForMs(): number | null {
+    return this.held ? Math.round(performance.now() - this.heldSince) : null;
+  }
+
   /** Called every tick and inside each Ready; resolves once a needed release is done. */
   sync(lease: LeaseState, soft: SoftState): Promise<void> {
     this.want = !this.closed && soft.role === 'leader' && lease.valid;
@@ -36,6 +43,7 @@ export class VipHolder {
       try {
         await this.driver.acquire();
         this.held = true;
+        this.heldSince = performance.now();
         this.logger.info({ vip: this.driver.address }, 'VIP raised: this node is the active node');
       } catch (err) {
         this.logger.error({ err, vip: this.driver.address }, 'could not raise the VIP');

@@ -58,6 +58,9 @@ export interface ClusterStatus {
   leader: string | null;
   term: number;
   commitIndex: number;
-  vip: { address: string | null; holder: string | null };
+  /** On the leader: ms it has led, by its own clock (absent from nodes older than this field). */
+  leadingForMs?: number | null;
+  /** heldForMs: on the holder, ms since it raised the VIP, by its own clock (absent from older nodes). */
+  vip: { address: string | null; holder: string | null; heldForMs?: number | null };
   nodes: { id: string; role: string; lastContactMs: number | null; matchIndex: number | null }[];
 }

@@ -30,10 +30,16 @@ export interface DrillReport {
   /** Operator's clock (epoch ms) when the kill was sent. */
   killedAt: number;
   newLeader: string | null;
-  /** Operator's clock, kill command sent -> a new leader answers (includes SSH round trips). */
+  /**
+   * Kill command sent -> the new leader took office, dated by the new leader itself: when its first
+   * answer arrived minus how long it said it had led. An upper bound that the polling does not
+   * inflate (under emulation one look over SSH takes seconds). Older nodes: when it was first seen.
+   */
   electionMs: number | null;
+  /** Kill command sent -> a new leader was first seen (includes the polling's SSH round trips). */
+  electionSeenMs: number | null;
   vipHolder: string | null;
-  /** Operator's clock, kill command sent -> the new leader says it holds the VIP (null: no VIP, or not in time). */
+  /** Kill command sent -> the new leader raised the VIP, dated as electionMs is (null: no VIP, or not in time). */
   vipTakeoverMs: number | null;
   /** Client's clock: last success before its longest failure run -> first success after it. */
   clientGapMs: number;
@@ -76,23 +82,26 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   else await victim.target.host.exec(cmd!, args);
   let newLeader: string | null = null;
   let electionMs: number | null = null;
+  let electionSeenMs: number | null = null;
   let vipHolder: string | null = null;
   let vipTakeoverMs: number | null = null;
   const deadline = tKill + (options.electionTimeoutMs ?? 60_000);
   // Until a new leader says it holds the VIP (its own view: only the holder knows for sure).
   while (Date.now() < deadline && vipTakeoverMs === null) {
     const v = await leaderView(nodes.filter((n) => n !== victim));
+    const seenMs = Date.now() - tKill;
     if (v?.leader != null && v.leader !== oldLeader) {
       if (newLeader === null) {
-        electionMs = Date.now() - tKill;
-        log(`${v.leader} leads after ${electionMs} ms`);
+        electionSeenMs = seenMs;
+        electionMs = datedBack(seenMs, v.leadingForMs);
+        log(`${v.leader} leads after ${electionMs} ms (first seen after ${seenMs} ms)`);
       }
       newLeader = v.leader;
       if (v.vip.address === null || v.vip.holder === v.leader) {
         vipHolder = v.vip.holder;
-        vipTakeoverMs = v.vip.address === null ? null : Date.now() - tKill;
+        vipTakeoverMs = v.vip.address === null ? null : Math.max(electionMs ?? 0, datedBack(seenMs, v.vip.heldForMs));
         if (v.vip.address === null) break;
-        log(`${vipHolder} holds the VIP after ${vipTakeoverMs} ms`);
+        log(`${vipHolder} holds the VIP after ${vipTakeoverMs} ms (first seen after ${seenMs} ms)`);
       }
     }
     if (vipTakeoverMs === null) await sleep(250);
@@ -109,6 +118,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     killedAt: tKill,
     newLeader,
     electionMs,
+    electionSeenMs,
     vipHolder,
     vipTakeoverMs,
     clientGapMs: gap.gapMs,
@@ -116,4 +126,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     requests: samples.length,
     recovered,
   };
+}
+
+/** An event the node dates itself ("for N ms"), moved back from when its answer was seen; never before the kill. */
+function datedBack(seenMs: number, forMs: number | null | undefined): number {
+  return typeof forMs === 'number' && forMs >= 0 ? Math.max(0, seenMs - forMs) : seenMs;
 }

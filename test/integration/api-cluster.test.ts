@@ -5,6 +5,7 @@
 // A leadership transfer asked of a follower is passed to the leader. Every node's own report (role,
 // host stats) reaches a follower over the peer link; a killed node shows as unreachable there.
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, type AdminCluster, eventually, startAdminCluster } from '../support/admin-cluster.js';
 import { runCli } from '../support/node-process.js';
@@ -175,6 +176,16 @@ describe('admin API on a three-node cluster', { timeout: 300_000 }, () => {
       const c = await cluster.api<{ leader: string | null; vip: { holder: string | null } }>(f, '/api/v1/cluster');
       return c.leader === f && c.vip.holder === f ? true : undefined;
     });
+    // How long it has led and held the VIP, by its own clock (the failover drill dates takeovers from these).
+    type Timed = { leadingForMs: number | null; vip: { heldForMs: number | null } };
+    const first = await cluster.api<Timed>(f, '/api/v1/cluster');
+    assert.ok(Number.isInteger(first.leadingForMs) && Number.isInteger(first.vip.heldForMs), JSON.stringify(first));
+    assert.ok(first.vip.heldForMs! <= first.leadingForMs!, `the VIP was raised after it took office: ${JSON.stringify(first)}`);
+    await sleep(300);
+    const later = await cluster.api<Timed>(f, '/api/v1/cluster');
+    assert.ok(later.leadingForMs! >= first.leadingForMs! + 300, `a duration that runs: ${first.leadingForMs} then ${later.leadingForMs}`);
+    const other = await cluster.api<Timed>(followers[0]!, '/api/v1/cluster');
+    assert.deepEqual([other.leadingForMs, other.vip.heldForMs], [null, null], 'a follower neither leads nor holds the VIP');
     const same = await cluster.call<ErrorBody>(f, 'POST', '/api/v1/cluster/transfer-leadership', { to: f });
     assert.equal(same.status, 409, JSON.stringify(same.body));
     assert.equal(same.body.error.field, 'to');

@@ -356,6 +356,7 @@ test('scripts/failover-drill over the netns Host: it finds the leader, kills it,
   assert.ok(report.newLeader !== null && report.newLeader !== report.oldLeader, `a new leader: ${report.newLeader}`);
   assert.equal(report.vipHolder, report.newLeader, 'the new leader says it holds the VIP');
   assert.ok(report.vipTakeoverMs !== null && report.electionMs !== null && report.vipTakeoverMs >= report.electionMs, 'the VIP takeover is timed, not before the election');
+  assert.ok(report.electionSeenMs !== null && report.electionMs <= report.electionSeenMs, 'the leader dates its own start, no later than it was seen');
   assert.deepEqual(await vipHolders(c.lab.vip, { prefix }), [c.node(report.newLeader).host.ns], 'and it is the only holder');
   assert.ok(report.recovered && report.requests > 5, `the client recovered (${report.failedRequests} of ${report.requests} failed, gap ${report.clientGapMs} ms)`);
   await c.restart(report.oldLeader);

@@ -73,7 +73,8 @@ function oneNodeView(store: LocalStateStore): ClusterView {
     leader: 'n1',
     term: 1,
     commitIndex: store.read().version,
-    vip: { address: null, holder: null },
+    leadingForMs: 0,
+    vip: { address: null, holder: null, heldForMs: null },
     nodes: [{ id: 'n1', address: '127.0.0.1:9001', role: 'leader', lastContactMs: 0, matchIndex: null }],
   };
 }

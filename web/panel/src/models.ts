@@ -143,7 +143,12 @@ export function clusterFromApi(raw: unknown): ClusterView {
     leader: typeof c['leader'] === 'string' ? c['leader'] : null,
     term: num(c['term']),
     commitIndex: num(c['commitIndex']),
-    vip: { address: typeof vip['address'] === 'string' ? vip['address'] : null, holder: typeof vip['holder'] === 'string' ? vip['holder'] : null },
+    leadingForMs: numOrNull(c['leadingForMs']),
+    vip: {
+      address: typeof vip['address'] === 'string' ? vip['address'] : null,
+      holder: typeof vip['holder'] === 'string' ? vip['holder'] : null,
+      heldForMs: numOrNull(vip['heldForMs']),
+    },
     nodes: arr(c['nodes']).map((raw_) => {
       const n = obj(raw_);
       const role = ROLES.find((r) => r === n['role']) ?? 'unknown';
