@@ -5,6 +5,7 @@
 # Usage: scripts/image/vagrant-lab.sh start           netns + virtlogd + libvirtd, box added from packer/output
 #        scripts/image/vagrant-lab.sh vagrant ARGS... e.g. vagrant up --provider=libvirt (one machine at a time)
 #        scripts/image/vagrant-lab.sh drill           the failover drill (drill:ssh) against the machines that are up
+#        scripts/image/vagrant-lab.sh deploy [ARGS]   rolling deploy (npm run deploy) of packer/output/app onto n1-n3
 #        scripts/image/vagrant-lab.sh stop            destroys the machines, stops the daemons, removes the netns
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +23,13 @@ export BALLAST_MGMT_NET=${BALLAST_MGMT_NET:-198.18.121.0/24}
 log() { printf 'vagrant-lab: %s\n' "$*" >&2; }
 
 in_ns() { ip netns exec "$ns" "$@"; }
+# Vagrant gives each machine its own key (.vagrant/machines/NAME/libvirt/private_key).
+keys() {
+  local list="" m
+  for m in "$@"; do list+="${list:+,}$m=$root/.vagrant/machines/$m/libvirt/private_key"; done
+  echo "$list"
+}
+nodes="n1=vagrant@$BALLAST_NET.11,n2=vagrant@$BALLAST_NET.12,n3=vagrant@$BALLAST_NET.13"
 
 case "${1:-}" in
   start)
@@ -46,13 +54,15 @@ case "${1:-}" in
     in_ns vagrant "$@"
     ;;
   drill)
-    # Vagrant gives each machine its own key (.vagrant/machines/NAME/libvirt/private_key).
-    keys=""
-    for m in n1 n2 n3 c1; do keys+="${keys:+,}$m=$root/.vagrant/machines/$m/libvirt/private_key"; done
     cd "$root"
-    in_ns node --import tsx scripts/failover-drill/main.ts \
-      --nodes "n1=vagrant@$BALLAST_NET.11,n2=vagrant@$BALLAST_NET.12,n3=vagrant@$BALLAST_NET.13" \
-      --client "c1=vagrant@$BALLAST_NET.31" --url "http://$BALLAST_NET.100:8080/" --key "$keys" --sudo
+    in_ns node --import tsx scripts/failover-drill/main.ts --nodes "$nodes" \
+      --client "c1=vagrant@$BALLAST_NET.31" --url "http://$BALLAST_NET.100:8080/" --key "$(keys n1 n2 n3 c1)" --sudo
+    ;;
+  deploy)
+    # The release as scripts/image/app.sh last made it (packer/output/app), rolled onto n1-n3.
+    shift
+    cd "$root"
+    in_ns node --import tsx scripts/deploy/main.ts --hosts "$nodes" --key "$(keys n1 n2 n3)" --sudo "$@"
     ;;
   stop)
     (cd "$root" && in_ns vagrant destroy -f) || true
@@ -66,7 +76,7 @@ case "${1:-}" in
     ip netns del "$ns" 2>/dev/null || true
     ;;
   *)
-    sed -n '2,8p' "$0" >&2
+    sed -n '2,9p' "$0" >&2
     exit 2
     ;;
 esac
