@@ -46,6 +46,9 @@ function nodeConfig(id: string, ip: string): unknown {
       // elections (term 24 in ten minutes, no leader after a kill). Slower timers for emulated VMs.
       heartbeat: '500ms',
       electionTimeout: '5s',
+      // The Raft paper's [T, 2T] spread: a vote round over emulated guests takes most of a second, and
+      // with half of that spread two followers timed out together and split the vote (Vagrant lab, term 3).
+      electionJitter: '5s',
     },
     admin: { user: 'admin', password: 'drill-vms-password' },
     bootstrap: {
