@@ -2,7 +2,7 @@
 // stop record and bin/ballast-release-vip (systemd's ExecStopPost) reading it, and the manual
 // `ballast release-vip --config`. Each removes the VIP and a SYN gate a dead daemon left, says so, is
 // harmless when run again, and handles what an operator can get wrong.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,14 +14,10 @@ import { netnsRunner } from '../../cluster/vip/command-runner.js';
 import { runnerInterfaces } from '../../cluster/vip/interfaces.js';
 import { LinuxVipDriver } from '../../cluster/vip/linux-driver.js';
 import { SYN_GATE_PREF } from '../../cluster/vip/syn-gate.js';
-import { addLinkedPair, deleteNamespace, execIn, ip, namespacesUnavailable, spawnIn } from '../../scripts/lab/netns.js';
+import { execIn, ip, spawnIn } from '../../scripts/lab/netns.js';
+import { linkedPairLab } from '../support/linked-pair.js';
 
-const unavailable = await namespacesUnavailable();
-if (unavailable !== null) console.log(`release-vip lab tests skipped: ${unavailable}`);
-const skip = unavailable ?? false;
-
-const A = `blr${process.pid % 100000}-a`;
-const B = `blr${process.pid % 100000}-b`;
+const { a: A, skip } = await linkedPairLab('release-vip lab tests', 'blr', ['198.18.3.1/24', '198.18.3.2/24']);
 const VIP_IP = '198.18.3.100';
 const CLI = join(import.meta.dirname, '../../cli/ballast.ts');
 const STOP_POST = join(import.meta.dirname, '../../bin/ballast-release-vip');
@@ -80,17 +76,7 @@ async function gateOnA(): Promise<boolean> {
   return stdout.includes(`pref ${SYN_GATE_PREF}`);
 }
 
-before(async () => {
-  if (unavailable !== null) return;
-  await addLinkedPair(A, B, ['198.18.3.1/24', '198.18.3.2/24']);
-});
-
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (unavailable !== null) return;
-  await deleteNamespace(A).catch(() => undefined);
-  await deleteNamespace(B).catch(() => undefined);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the daemon writes its stop record; ExecStopPost reads it and takes the VIP and the gate off', { skip, timeout: 180_000 }, async () => {
   const runtimeDir = join(dir, 'run');

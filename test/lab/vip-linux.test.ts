@@ -1,6 +1,6 @@
 // The linux VIP driver against real namespaces: the address appears and goes, a neighbour's stale ARP
 // entry is corrected by the gratuitous ARP (and again by the repeat), release silences the repeat.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -9,19 +9,21 @@ import { isVipError } from '../../cluster/vip/errors.js';
 import { runnerInterfaces } from '../../cluster/vip/interfaces.js';
 import { LinuxVipDriver } from '../../cluster/vip/linux-driver.js';
 import type { CommandRunner, GarpOptions } from '../../cluster/vip/types.js';
-import { addLinkedPair, deleteNamespace, ip, namespacesUnavailable } from '../../scripts/lab/netns.js';
+import { ip } from '../../scripts/lab/netns.js';
+import { linkedPairLab } from '../support/linked-pair.js';
 
-const unavailable = await namespacesUnavailable();
-if (unavailable !== null) console.log(`VIP lab tests skipped: ${unavailable}`);
-const skip = unavailable ?? false;
-
-const A = `blv${process.pid % 100000}-a`;
-const B = `blv${process.pid % 100000}-b`;
+let macA = '';
+const { a: A, b: B, skip } = await linkedPairLab('VIP lab tests', 'blv', ['198.18.1.1/24', '198.18.1.2/24'], {
+  setUp: async () => {
+    const { stdout } = await ip(['-n', A, '-o', 'link', 'show', 'eth0']);
+    macA = /link\/ether\s+(\S+)/.exec(stdout)?.[1] ?? '';
+    assert.match(macA, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+  },
+});
 const VIP = '198.18.1.100/24';
 const VIP_IP = '198.18.1.100';
 const STALE_MAC = '02:00:00:00:00:01';
 const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'warn' });
-let macA = '';
 
 /** The real runner into `ns`, with a hook that sees each command before it runs and counts arping completions. */
 function observedRunner(ns: string, beforeRun?: (file: string, args: readonly string[]) => Promise<void>) {
@@ -70,20 +72,6 @@ async function waitForNeighMac(mac: string, withinMs: number): Promise<boolean> 
   }
   return false;
 }
-
-before(async () => {
-  if (unavailable !== null) return;
-  await addLinkedPair(A, B, ['198.18.1.1/24', '198.18.1.2/24']);
-  const { stdout } = await ip(['-n', A, '-o', 'link', 'show', 'eth0']);
-  macA = /link\/ether\s+(\S+)/.exec(stdout)?.[1] ?? '';
-  assert.match(macA, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
-});
-
-after(async () => {
-  if (unavailable !== null) return;
-  await deleteNamespace(A).catch(() => undefined);
-  await deleteNamespace(B).catch(() => undefined);
-});
 
 test('acquire puts the VIP on A and its gratuitous ARP corrects B\'s stale entry, twice', { skip, timeout: 60_000 }, async () => {
   await poisonNeighbour();

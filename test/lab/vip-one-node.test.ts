@@ -1,20 +1,17 @@
 // A one-node appliance (cluster.peers names only itself) with a VIP: no Raft, no lease, so it is the
 // active node for as long as it runs. It must raise the VIP once it starts and drop it on SIGTERM, as a
 // lone keepalived MASTER does. Real daemon, real `ip addr`, inside a namespace.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addLinkedPair, deleteNamespace, ip, namespacesUnavailable, spawnIn } from '../../scripts/lab/netns.js';
+import { ip, spawnIn } from '../../scripts/lab/netns.js';
+import { linkedPairLab } from '../support/linked-pair.js';
 
-const unavailable = await namespacesUnavailable();
-if (unavailable !== null) console.log(`one-node VIP lab test skipped: ${unavailable}`);
-
-const A = `bvo${process.pid % 100000}-a`;
-const B = `bvo${process.pid % 100000}-b`;
+const { a: A, skip } = await linkedPairLab('one-node VIP lab test', 'bvo', ['198.18.4.1/24', '198.18.4.2/24']);
 const VIP_IP = '198.18.4.100';
 const CLI = join(import.meta.dirname, '../../cli/ballast.ts');
 const dir = mkdtempSync(join(tmpdir(), 'ballast-vip-one-node-'));
@@ -24,19 +21,9 @@ async function vipOnA(): Promise<boolean> {
   return stdout.includes(` ${VIP_IP}/24 `);
 }
 
-before(async () => {
-  if (unavailable !== null) return;
-  await addLinkedPair(A, B, ['198.18.4.1/24', '198.18.4.2/24']);
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  if (unavailable !== null) return;
-  await deleteNamespace(A).catch(() => undefined);
-  await deleteNamespace(B).catch(() => undefined);
-});
-
-test('a one-node cluster raises its VIP once started and releases it on SIGTERM', { skip: unavailable ?? false, timeout: 180_000 }, async () => {
+test('a one-node cluster raises its VIP once started and releases it on SIGTERM', { skip, timeout: 180_000 }, async () => {
   const config = join(dir, 'one-node.json');
   writeFileSync(
     config,

@@ -2,7 +2,7 @@
 // connection to the VIP is neither accepted nor refused (its SYN is dropped) while an established one
 // keeps flowing; release, unquiesce and acquire (after a crash mid-move) all lift it; the kernel's
 // pending-connection count sees an unaccepted connection; a kernel without the filter falls back.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,18 +15,19 @@ import { runnerInterfaces } from '../../cluster/vip/interfaces.js';
 import { LinuxVipDriver } from '../../cluster/vip/linux-driver.js';
 import { SYN_GATE_PREF } from '../../cluster/vip/syn-gate.js';
 import type { CommandRunner } from '../../cluster/vip/types.js';
-import { addLinkedPair, deleteNamespace, execIn, ip, namespacesUnavailable, spawnIn } from '../../scripts/lab/netns.js';
+import { execIn, ip, spawnIn } from '../../scripts/lab/netns.js';
+import { linkedPairLab } from '../support/linked-pair.js';
 
-const unavailable = await namespacesUnavailable();
-if (unavailable !== null) console.log(`SYN gate lab tests skipped: ${unavailable}`);
-const skip = unavailable ?? false;
-
-const A = `blg${process.pid % 100000}-a`;
-const B = `blg${process.pid % 100000}-b`;
+const children: ChildProcess[] = [];
+const { a: A, b: B, skip } = await linkedPairLab('SYN gate lab tests', 'blg', ['198.18.2.1/24', '198.18.2.2/24'], {
+  tearDown: async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await Promise.all(children.map(async (c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : undefined)));
+  },
+});
 const VIP = '198.18.2.100/24';
 const VIP_IP = '198.18.2.100';
 const logger = pino({ level: process.env['BALLAST_LOG_LEVEL'] ?? 'warn' });
-const children: ChildProcess[] = [];
 
 function driver(runner: CommandRunner = netnsRunner(A)): LinuxVipDriver {
   return new LinuxVipDriver({ address: VIP, interface: 'eth0', runner, interfaces: runnerInterfaces(runner), logger, garp: { repeats: 0, count: 1 } });
@@ -82,19 +83,6 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
   else if (l.startsWith('write ')) a.write(l.slice(6));
   else if (l === 'exit') process.exit(0);
 });`;
-
-before(async () => {
-  if (unavailable !== null) return;
-  await addLinkedPair(A, B, ['198.18.2.1/24', '198.18.2.2/24']);
-});
-
-after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(children.map(async (c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : undefined)));
-  if (unavailable !== null) return;
-  await deleteNamespace(A).catch(() => undefined);
-  await deleteNamespace(B).catch(() => undefined);
-});
 
 test('quiesced: a new connection is held off (not refused) while an established one flows; unquiesce lets the resent SYN in', { skip, timeout: 60_000 }, async () => {
   const vip = driver();

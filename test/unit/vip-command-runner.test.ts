@@ -45,6 +45,27 @@ test('execFileRunner: missing program, timeout and cancellation each have their 
   assert.ok(Date.now() - started < 15_000);
 });
 
+test('execFileRunner: a program that finished while the event loop stalled past its timeout keeps its own result', async () => {
+  // Seen in a VM under emulation: the daemon's loop stopped for 10 s while tc ran; when it woke, the
+  // timeout fired before the exit was read, and tc's "Parent Qdisc doesn't exist" (exit 2, expected)
+  // came back with no stderr, so nothing recognised it and the VIP raise failed.
+  const runner = execFileRunner({ timeoutMs: 100 });
+  const pending = runner.run(node, ['-e', 'process.stderr.write("Error: Parent Qdisc doesn\'t exists.\\n"); process.exit(2)']);
+  const settled = pending.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  // Block this loop well past both the program's exit and the timeout.
+  const until = Date.now() + 1500;
+  while (Date.now() < until) {
+    /* a stalled event loop */
+  }
+  const err = await settled;
+  assert.ok(isVipError(err, 'VIP_ERR_COMMAND_FAILED'), `the program's own failure, not a timeout: ${String(err)}`);
+  assert.equal(err.exitCode, 2);
+  assert.equal(err.stderr, "Error: Parent Qdisc doesn't exists.");
+});
+
 interface Call {
   file: string;
   args: readonly string[];
