@@ -1,4 +1,4 @@
-// Runners that execute the VIP drivers' commands: on this host via execFile (no shell), or inside a netns.
+// Runners that execute the VIP drivers' commands: on this host (no shell), or inside a netns.
 import { spawn } from 'node:child_process';
 import { VipError } from './errors.js';
 import type { CommandResult, CommandRunner, RunOptions } from './types.js';

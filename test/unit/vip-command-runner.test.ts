@@ -1,4 +1,4 @@
-// The command runners (real execFile, netns wrapping) and the exact commands the linux driver issues.
+// The command runners (real processes, netns wrapping) and the exact commands the linux driver issues.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
