@@ -4,7 +4,6 @@
 // harmless when run again, and handles what an operator can get wrong.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,8 @@ import { netnsRunner } from '../../cluster/vip/command-runner.js';
 import { runnerInterfaces } from '../../cluster/vip/interfaces.js';
 import { LinuxVipDriver } from '../../cluster/vip/linux-driver.js';
 import { SYN_GATE_PREF } from '../../cluster/vip/syn-gate.js';
-import { execIn, ip, spawnIn } from '../../scripts/lab/netns.js';
-import { linkedPairLab } from '../support/linked-pair.js';
+import { execIn, ip } from '../../scripts/lab/netns.js';
+import { linkedPairLab, startDaemonIn } from '../support/linked-pair.js';
 
 const { a: A, skip } = await linkedPairLab('release-vip lab tests', 'blr', ['198.18.3.1/24', '198.18.3.2/24']);
 const VIP_IP = '198.18.3.100';
@@ -82,19 +81,13 @@ test('the daemon writes its stop record; ExecStopPost reads it and takes the VIP
   const runtimeDir = join(dir, 'run');
   mkdirSync(runtimeDir);
   const config = configFile('daemon', { driver: 'linux', address: `${VIP_IP}/24`, interface: 'eth0' });
-  const daemon = spawnIn(A, process.execPath, ['--import', 'tsx', CLI, 'start', '--config', config], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, RUNTIME_DIRECTORY: runtimeDir, BALLAST_LOG_LEVEL: 'warn' },
-  });
-  let stderr = '';
-  daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(daemon, 'exit');
+  const daemon = startDaemonIn(A, config, runtimeDir, 'warn');
   const record = join(runtimeDir, 'vip');
   const deadline = Date.now() + 90_000;
-  while (!existsSync(record) && daemon.exitCode === null && Date.now() < deadline) await sleep(100);
-  daemon.kill('SIGTERM');
-  await exited;
-  assert.ok(existsSync(record), `the daemon wrote no ${record}: ${stderr}`);
+  while (!existsSync(record) && daemon.child.exitCode === null && Date.now() < deadline) await sleep(100);
+  daemon.child.kill('SIGTERM');
+  await daemon.exited;
+  assert.ok(existsSync(record), `the daemon wrote no ${record}: ${daemon.output()}`);
   assert.match(readFileSync(record, 'utf8'), new RegExp(`^VIP_CIDR=${VIP_IP.replaceAll('.', '\\.')}/24\nVIP_INTERFACE=eth0\nSYN_GATE_PREF=${SYN_GATE_PREF}$`, 'm'));
 
   // The daemon is gone (and its workers with it, as systemd's SIGKILL of the cgroup leaves things).

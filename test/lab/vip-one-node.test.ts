@@ -3,17 +3,15 @@
 // lone keepalived MASTER does. Real daemon, real `ip addr`, inside a namespace.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ip, spawnIn } from '../../scripts/lab/netns.js';
-import { linkedPairLab } from '../support/linked-pair.js';
+import { ip } from '../../scripts/lab/netns.js';
+import { linkedPairLab, startDaemonIn } from '../support/linked-pair.js';
 
 const { a: A, skip } = await linkedPairLab('one-node VIP lab test', 'bvo', ['198.18.4.1/24', '198.18.4.2/24']);
 const VIP_IP = '198.18.4.100';
-const CLI = join(import.meta.dirname, '../../cli/ballast.ts');
 const dir = mkdtempSync(join(tmpdir(), 'ballast-vip-one-node-'));
 
 async function vipOnA(): Promise<boolean> {
@@ -35,20 +33,14 @@ test('a one-node cluster raises its VIP once started and releases it on SIGTERM'
       },
     }),
   );
-  const daemon = spawnIn(A, process.execPath, ['--import', 'tsx', CLI, 'start', '--config', config], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, RUNTIME_DIRECTORY: dir, BALLAST_LOG_LEVEL: 'info' },
-  });
-  let stderr = '';
-  daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(daemon, 'exit');
+  const daemon = startDaemonIn(A, config, dir);
   try {
     const deadline = Date.now() + 120_000;
-    while (!(await vipOnA()) && daemon.exitCode === null && Date.now() < deadline) await sleep(200);
-    assert.equal(await vipOnA(), true, `the lone node never raised ${VIP_IP}: ${stderr.slice(-2000)}`);
+    while (!(await vipOnA()) && daemon.child.exitCode === null && Date.now() < deadline) await sleep(200);
+    assert.equal(await vipOnA(), true, `the lone node never raised ${VIP_IP}: ${daemon.output().slice(-2000)}`);
   } finally {
-    daemon.kill('SIGTERM');
-    await exited;
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
   }
-  assert.equal(await vipOnA(), false, `SIGTERM left ${VIP_IP} on eth0: ${stderr.slice(-2000)}`);
+  assert.equal(await vipOnA(), false, `SIGTERM left ${VIP_IP} on eth0: ${daemon.output().slice(-2000)}`);
 });
