@@ -57,6 +57,9 @@ function ipcPathFor(dataDir: string, nodeId: string): string {
   return inData.length < 100 ? inData : join(tmpdir(), `ballast-${nodeId}-${process.pid}.sock`);
 }
 
+/** A one-node cluster's VIP raise that failed is tried again this often. */
+const SOLO_VIP_RETRY_MS = 5000;
+
 export class BallastNode {
   store: (StateStore & AccessSource) | null = null;
   /** Set when this node is a member of a Raft cluster (the config names peers). */
@@ -123,7 +126,7 @@ export class BallastNode {
       if (record) logger.info({ record }, 'VIP stop record written for ExecStopPost');
       const onRaiseFailed = this.clustered
         ? () => this.transfer.stepDown('the VIP could not be raised')
-        : () => logger.warn('one-node cluster: raising the VIP again in 5 s');
+        : () => logger.warn(`one-node cluster: raising the VIP again in ${SOLO_VIP_RETRY_MS / 1000} s`);
       this.vip = new VipHolder(driver, logger, onRaiseFailed);
     }
 
@@ -205,7 +208,7 @@ export class BallastNode {
     const self = { role: 'leader' as const, leader: this.opts.config.node.id, term: 1 };
     const sync = (): void => void vip.sync(always, self);
     sync();
-    this.soloVipTimer = setInterval(sync, 5000);
+    this.soloVipTimer = setInterval(sync, SOLO_VIP_RETRY_MS);
     this.soloVipTimer.unref();
   }
 

@@ -1,6 +1,6 @@
 // VipHolder: keeps the VIP in step with the Raft lease. Raised only while this node leads with a
-// valid lease, dropped the moment the lease lapses; a failed raise makes the node give up
-// leadership (fail-stop) rather than lead without the address.
+// valid lease, dropped the moment the lease lapses. A failed raise goes to the owner: a Raft member
+// gives up leadership (fail-stop) rather than lead without the address; a one-node cluster retries.
 import type { Logger } from 'pino';
 import type { LeaseState, SoftState } from '../raft/types.js';
 import type { VipDriver } from '../vip/types.js';
