@@ -22,6 +22,8 @@ const CATCH_UP_MS = 2000;
 const FIRST_USER_WAIT_MS = 5000;
 
 type Verified = { role: Role; passwordHash: string };
+/** A check's outcome and the stored hash it ran against (undefined: no such user then). */
+type Checked = { verified: Verified | null; checkedHash: string | undefined };
 
 export class Authenticator {
   private signer: { secret: string; signer: SessionSigner } | null = null;
@@ -48,7 +50,8 @@ export class Authenticator {
   async checkPassword(user: string, password: string, address: string): Promise<{ role: Role; passwordHash: string }> {
     const wait = this.limiter.retryAfterS(user, address);
     if (wait > 0) throw new WebError('WEB_ERR_RATE_LIMITED', `too many failed logins; try again in ${wait}s`, { retryAfterS: wait });
-    const verified = (await this.verify(user, password)) ?? (await this.verifyAfterCatchUp(user, password));
+    const first = await this.verify(user, password);
+    const verified = first.verified ?? (await this.verifyAfterCatchUp(user, password, first.checkedHash));
     if (!verified) {
       this.limiter.recordFailure(user, address);
       throw new WebError('WEB_ERR_LOGIN_FAILED', 'wrong user name or password');
@@ -56,21 +59,23 @@ export class Authenticator {
     return verified;
   }
 
-  private async verify(user: string, password: string): Promise<Verified | null> {
+  private async verify(user: string, password: string): Promise<Checked> {
     const record = this.access().user(user);
+    const checkedHash = record?.passwordHash;
     const ok = record ? await verifyPassword(password, record.passwordHash) : await verifyAgainstDecoy(password);
-    return record && ok ? { role: record.role, passwordHash: record.passwordHash } : null;
+    return { verified: record && ok ? { role: record.role, passwordHash: record.passwordHash } : null, checkedHash };
   }
 
   /**
    * Users are replicated state: a follower that has not applied the latest user change (right after
    * the cluster started, the entry that creates the admin) would refuse a good password. Catch up
-   * with the cluster and check once more, only if that changed the user's record.
+   * with the cluster and check once more, only if the user's record is not the one already checked.
+   * That is compared with the hash the first check read, not with what is applied now: the entry
+   * may have been applied while the first (scrypt) check ran.
    */
-  private async verifyAfterCatchUp(user: string, password: string): Promise<Verified | null> {
+  private async verifyAfterCatchUp(user: string, password: string, checkedHash: string | undefined): Promise<Verified | null> {
     const barrier = this.readBarrier;
     if (!barrier) return null;
-    const before = this.access().user(user)?.passwordHash;
     const deadline = performance.now() + FIRST_USER_WAIT_MS;
     for (;;) {
       // No quorum: the barrier times out and the answer comes from what this node has.
@@ -80,8 +85,8 @@ export class Authenticator {
       if (this.access().sessionSecret() !== null || performance.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const after = this.access().user(user)?.passwordHash;
-    return after === undefined || after === before ? null : this.verify(user, password);
+    const now = this.access().user(user)?.passwordHash;
+    return now === undefined || now === checkedHash ? null : (await this.verify(user, password)).verified;
   }
 
   /** The caller, or null when the request carries no credentials at all. Bad credentials throw. */

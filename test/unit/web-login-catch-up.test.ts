@@ -12,7 +12,11 @@ import { Registry } from 'prom-client';
 import { ClusterError } from '../../cluster/node/errors.js';
 import { RaftStateStore, type PeerMessage } from '../../cluster/node/raft-store.js';
 import { MemoryNetwork } from '../../cluster/transport/memory-transport.js';
+import { StateMachine } from '../../cluster/state/machine.js';
 import { bootstrapAccess } from '../../web/access-bootstrap.js';
+import { Authenticator } from '../../web/authenticator.js';
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter } from '../../web/login-limiter.js';
+import { hashPassword } from '../../web/password.js';
 import { buildApp } from '../../web/app.js';
 
 const logger = pino({ level: 'silent' });
@@ -90,4 +94,26 @@ test('a follower that has not applied the admin user catches up through the read
     await Promise.all(apps.map((a) => a.close()));
     await Promise.all(stores.map((s) => s.close()));
   }
+});
+
+// The CI failure this covers: the entry creating the user was applied while the first check ran
+// its (decoy) scrypt, so after the barrier the record looked unchanged and a good password was refused.
+test('an entry applied while the first password check runs still gets the login its second check', async () => {
+  const machine = new StateMachine();
+  const at = Date.now();
+  const init = { v: 2 as const, op: 'access.init' as const, secret: 'catch-up-secret', admin: { name: ADMIN.user, role: 'admin' as const, passwordHash: await hashPassword(ADMIN.password), createdAt: at, updatedAt: at } };
+  let reads = 0;
+  const access = () => {
+    // The first read is the first check's; the apply lands on the next turn, while its scrypt runs.
+    if (reads++ === 0) setImmediate(() => assert.ok(machine.apply(init).ok));
+    return machine.accessView();
+  };
+  let barriers = 0;
+  const auth = new Authenticator(access, new LoginLimiter(DEFAULT_LOGIN_LIMITS, Date.now), Date.now, async () => {
+    barriers++;
+  });
+  const { role } = await auth.checkPassword(ADMIN.user, ADMIN.password, '127.0.0.1');
+  assert.equal(role, 'admin');
+  assert.equal(barriers, 1, 'one catch-up, after the first check failed');
+  await assert.rejects(auth.checkPassword(ADMIN.user, 'wrong', '127.0.0.1'), /wrong user name or password/);
 });
