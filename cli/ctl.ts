@@ -35,14 +35,14 @@ interface ClusterBody extends MetaT {
   leader: string | null;
   term: number;
   vip: { address: string | null; holder: string | null };
-  nodes: { id: string; address: string; role: string; lastContactMs: number | null; matchIndex: number | null }[];
+  nodes: { id: string; address: string; role: string; roleFrom: 'raft' | 'report' | null; lastContactMs: number | null; matchIndex: number | null }[];
 }
 
 const dash = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? '-' : String(v));
 
 function statusText(c: ClusterBody): string {
   const head = `answered by ${c.node}: leader ${dash(c.leader)}, term ${c.term}, commit index ${c.commitIndex}, state version ${c.version}, VIP ${c.vip.address ? `${c.vip.address} on ${dash(c.vip.holder)}` : 'none'}\n\n`;
-  const rows = c.nodes.map((n) => [n.id, n.address, n.role, n.lastContactMs === null ? '-' : `${n.lastContactMs}ms`, dash(n.matchIndex)]);
+  const rows = c.nodes.map((n) => [n.id, n.address, n.roleFrom === 'report' ? `${n.role} (its report)` : n.role, n.lastContactMs === null ? '-' : `${n.lastContactMs}ms`, dash(n.matchIndex)]);
   return head + formatTable(['NODE', 'ADDRESS', 'ROLE', 'LAST CONTACT', 'MATCH INDEX'], rows);
 }
 

@@ -122,6 +122,10 @@ export const ClusterResponse = WithMeta({
       id: Type.String(),
       address: Type.String(),
       role: StringEnum(['leader', 'follower', 'candidate', 'pre-candidate', 'learner', 'unknown'] as const),
+      roleFrom: Nullable(
+        StringEnum(['raft', 'report'] as const),
+        "raft: this node's Raft knows it (its own role, the leader's, and on the leader every member's); report: the node's own report of this term, a few seconds old at most (how a follower knows another follower); null: unknown",
+      ),
       lastContactMs: Nullable(Type.Integer(), 'ms since the leader last heard from it'),
       matchIndex: Nullable(Type.Integer(), 'Highest log index known replicated on it'),
     }),

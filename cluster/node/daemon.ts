@@ -34,7 +34,7 @@ import { createNodeReportBoard } from './node-report.js';
 import type { PeerReports } from './peer-reports.js';
 import { RaftStateStore, type PeerMessage } from './raft-store.js';
 import { sealKeyFor } from './seal-secret.js';
-import type { ClusterView, StateStore } from './types.js';
+import type { ClusterView, RaftRole, StateStore } from './types.js';
 import { VipHolder } from './vip-holder.js';
 
 export interface NodeOptions {
@@ -324,7 +324,7 @@ export class BallastNode {
         commitIndex: this.store?.read().version ?? 0,
         leadingForMs: Math.round(performance.now() - this.leadingSince),
         vip: { address: vipAddress, holder: this.vip?.isHeld() ? config.node.id : null, heldForMs: this.vip?.heldForMs() ?? null },
-        nodes: [{ id: config.node.id, address: formatAddress(config.node.adminListen), role: 'leader', lastContactMs: 0, matchIndex: null }],
+        nodes: [{ id: config.node.id, address: formatAddress(config.node.adminListen), role: 'leader', roleFrom: 'raft', lastContactMs: 0, matchIndex: null }],
       };
     }
     const s = this.raft.status();
@@ -340,15 +340,27 @@ export class BallastNode {
       nodes: config.cluster.peers.map((p) => {
         const self = p.id === config.node.id;
         const pr = s.progress[p.id];
+        const known = self ? s.role : p.id === s.leader ? 'leader' : leading && pr ? (pr.isLearner ? 'learner' : 'follower') : null;
+        const reported = known === null ? this.reportedRole(p.id, s.term) : null;
         return {
           id: p.id,
           address: formatAddress(p.address),
-          role: self ? s.role : p.id === s.leader ? 'leader' : leading && pr ? (pr.isLearner ? 'learner' : 'follower') : 'unknown',
+          role: known ?? reported ?? 'unknown',
+          roleFrom: known !== null ? 'raft' : reported !== null ? 'report' : null,
           lastContactMs: self ? 0 : (this.raft?.lastContactMs(p.id) ?? null),
           matchIndex: self ? s.lastIndex : (pr?.match ?? null),
         };
       }),
     };
+  }
+
+  /**
+   * A follower does not track the other followers: it takes the role a peer reported of itself,
+   * but only from a fresh report of this term (an older one may predate an election).
+   */
+  private reportedRole(id: string, term: number): RaftRole | null {
+    const raft = this.reports?.freshRaft(id);
+    return raft && raft.term === term && raft.role !== 'unknown' ? raft.role : null;
   }
 
   private readiness(): { ready: boolean; reason: string } {

@@ -107,6 +107,14 @@ export class PeerReports implements NodeReportSource {
     ];
   }
 
+  /** What `id` last said of its Raft state, while that report is fresh; null when it is older or missing. */
+  freshRaft(id: string): NodeReport['raft'] | null {
+    const got = this.received.get(id);
+    if (!got) return null;
+    const ageMs = this.now() - got.at;
+    return ageMs >= 0 && this.statusFor(ageMs) === 'fresh' ? got.report.raft : null;
+  }
+
   private ownReport(): Promise<NodeReport> {
     const now = this.now();
     if (!this.own || now - this.own.at >= OWN_REPORT_TTL_MS || now < this.own.at) {

@@ -12,6 +12,8 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
+export type RaftRole = 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'learner' | 'unknown';
+
 /** What GET /api/v1/cluster reports; a one-node store reports itself as leader. */
 export interface ClusterView {
   nodeId: string;
@@ -22,7 +24,8 @@ export interface ClusterView {
   leadingForMs: number | null;
   /** heldForMs: on the holder, ms since it last raised the VIP (its own clock); null elsewhere. */
   vip: { address: string | null; holder: string | null; heldForMs: number | null };
-  nodes: { id: string; address: string; role: 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'learner' | 'unknown'; lastContactMs: number | null; matchIndex: number | null }[];
+  /** roleFrom: 'raft' when this node's Raft knows the role, 'report' when it is the node's own fresh report; null when unknown. */
+  nodes: { id: string; address: string; role: RaftRole; roleFrom: 'raft' | 'report' | null; lastContactMs: number | null; matchIndex: number | null }[];
 }
 
 /** A node's host: CPU, memory, load and network interfaces (node-stats-route.ts reads them). */
@@ -53,7 +56,7 @@ export interface NodeReport {
   /** The sender's wall clock (epoch ms); ages are measured by the receiver's clock, not from this. */
   at: number;
   raft: {
-    role: ClusterView['nodes'][number]['role'];
+    role: RaftRole;
     term: number;
     leader: string | null;
     commitIndex: number;

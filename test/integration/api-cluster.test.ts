@@ -112,9 +112,11 @@ describe('admin API on a three-node cluster', { timeout: 300_000 }, () => {
       assert.ok(n.report?.stats?.interfaces.some((i) => i.ip4 === '127.0.0.1'), `${n.id} interfaces`);
       assert.ok(n.status === 'self' || (n.ageMs !== null && n.ageMs < view.unreachableAfterMs), `${n.id} age ${n.ageMs}`);
     }
-    // The other follower's role: its Raft view on this follower says unknown, its own report says follower.
-    const raftView = await cluster.api<{ leader: string; nodes: { id: string; role: string }[] }>(f, '/api/v1/cluster');
-    assert.equal(raftView.nodes.find((n) => n.id === other)?.role, 'unknown', 'a follower alone cannot know another follower');
+    // A follower's Raft knows no other follower: /cluster names its role from that node's own fresh report.
+    await eventually(`${f}'s /cluster names ${other} a follower`, 30_000, async () => {
+      const raftView = await cluster.api<{ nodes: { id: string; role: string }[] }>(f, '/api/v1/cluster');
+      return raftView.nodes.find((n) => n.id === other)?.role === 'follower' ? true : undefined;
+    });
     const roles = Object.fromEntries(view.nodes.map((n) => [n.id, n.report?.raft.role]));
     assert.deepEqual(roles, { [leader]: 'leader', [f]: 'follower', [other]: 'follower' });
 
@@ -234,6 +236,9 @@ describe('admin API on a three-node cluster', { timeout: 300_000 }, () => {
       assert.ok(n.report?.stats, `${n.id} keeps its last known stats`);
     }
     assert.equal(gone.nodes.find((n) => n.id === survivor)?.status, 'self');
+    // Without a fresh report, the survivor does not guess the silent nodes' roles.
+    const roles = await cluster.api<{ nodes: { id: string; role: string }[] }>(survivor, '/api/v1/cluster');
+    assert.deepEqual(roles.nodes.filter((n) => n.id !== survivor).map((n) => n.role), ['unknown', 'unknown']);
 
     const viaCtl = await ctl(survivor, 'drain', 'web', 'b1');
     assert.equal(viaCtl.code, 1);

@@ -75,7 +75,7 @@ function oneNodeView(store: LocalStateStore): ClusterView {
     commitIndex: store.read().version,
     leadingForMs: 0,
     vip: { address: null, holder: null, heldForMs: null },
-    nodes: [{ id: 'n1', address: '127.0.0.1:9001', role: 'leader', lastContactMs: 0, matchIndex: null }],
+    nodes: [{ id: 'n1', address: '127.0.0.1:9001', role: 'leader', roleFrom: 'raft', lastContactMs: 0, matchIndex: null }],
   };
 }
 

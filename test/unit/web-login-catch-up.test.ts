@@ -33,7 +33,7 @@ function app(store: RaftStateStore, id: string, withBarrier: boolean) {
     role: () => ({ id, role: store.status().role, leader: store.status().leader, vipHeld: false }),
     clusterView: () => {
       const s = store.status();
-      return { nodeId: id, leader: s.leader, term: s.term, commitIndex: s.commit, leadingForMs: null, vip: { address: null, holder: null, heldForMs: null }, nodes: IDS.map((n) => ({ id: n, address: '', role: n === s.leader ? 'leader' : 'unknown', lastContactMs: null, matchIndex: null })) };
+      return { nodeId: id, leader: s.leader, term: s.term, commitIndex: s.commit, leadingForMs: null, vip: { address: null, holder: null, heldForMs: null }, nodes: IDS.map((n) => ({ id: n, address: '', role: n === s.leader ? 'leader' : 'unknown', roleFrom: n === s.leader ? 'raft' : null, lastContactMs: null, matchIndex: null })) };
     },
     workers: null,
     registry: new Registry(),

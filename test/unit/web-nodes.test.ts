@@ -47,8 +47,11 @@ test('a report ages from fresh to stale to unreachable on the receiver clock; a 
   assert.deepEqual(view.map((e) => [e.id, e.status, e.ageMs]), [['n1', 'self', 0], ['n2', 'fresh', 500], ['n3', 'unreachable', null]]);
   assert.equal(view[0]?.report?.raft.role, 'leader');
   assert.equal(view[1]?.report?.raft.role, 'follower', "a peer's own role, as it reported it");
+  assert.equal(b.freshRaft('n2')?.role, 'follower');
+  assert.equal(b.freshRaft('n3'), null, 'never heard from');
   now.t = b.staleAfterMs;
   assert.equal((await b.view())[1]?.status, 'stale');
+  assert.equal(b.freshRaft('n2'), null, 'a stale report names no role');
   now.t = b.unreachableAfterMs;
   view = await b.view();
   assert.equal(view[1]?.status, 'unreachable');

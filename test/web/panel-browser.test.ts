@@ -144,8 +144,10 @@ describe('panel in a browser', { skip, timeout: 600_000 }, () => {
     await shown(follower, '#nodes tr[data-role="leader"][data-vip="holder"]');
     // Every node's role, even the other follower's (its own report, labelled with its age; this
     // follower's Raft alone knows only the leader), and every node's host stats.
-    const api = await cluster.api<{ leader: string; nodes: { id: string; role: string }[] }>(followerId, '/api/v1/cluster');
-    for (const n of api.nodes.filter((x) => x.role === 'unknown')) {
+    const api = await cluster.api<{ leader: string; nodes: { id: string; role: string; roleFrom: string | null }[] }>(followerId, '/api/v1/cluster');
+    const fromReports = api.nodes.filter((x) => x.roleFrom === 'report' || x.role === 'unknown');
+    assert.ok(fromReports.length > 0 || api.leader === followerId, `a follower knows another follower only from its report: ${JSON.stringify(api.nodes)}`);
+    for (const n of fromReports) {
       await shown(follower, `#nodes tr[data-node="${n.id}"][data-role="follower"][data-role-source="report"]`);
       assert.match((await follower.locator(`#nodes tr[data-node="${n.id}"] .role-note`).textContent()) ?? '', /reported .* ago/);
     }

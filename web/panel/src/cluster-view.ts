@@ -76,8 +76,9 @@ export class ClusterSection {
     setText(id, view?.nodeId === n.id ? `${n.id} (this node)` : n.id);
     setText(address, n.address);
     const report = this.reports.get(n.id);
-    // What this node's Raft knows wins; otherwise the node's own word, unless it went silent.
-    const reported = n.role === 'unknown' && report?.raft && report.status !== 'unreachable' ? report.raft.role : null;
+    // What this node's Raft knows wins; otherwise the node's own word: fresh, as the API gives it, or
+    // stale from the reports, unless the node went silent.
+    const reported = n.roleFrom === 'report' ? n.role : n.role === 'unknown' && report?.raft && report.status !== 'unreachable' ? report.raft.role : null;
     const role = reported ?? n.role;
     setText(row.role, role);
     setAttr(row.role, 'class', `badge role-${role}`);

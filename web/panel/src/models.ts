@@ -152,7 +152,8 @@ export function clusterFromApi(raw: unknown): ClusterView {
     nodes: arr(c['nodes']).map((raw_) => {
       const n = obj(raw_);
       const role = ROLES.find((r) => r === n['role']) ?? 'unknown';
-      return { id: text(n['id']), address: text(n['address']), role, lastContactMs: numOrNull(n['lastContactMs']), matchIndex: numOrNull(n['matchIndex']) };
+      const roleFrom = n['roleFrom'] === 'raft' || n['roleFrom'] === 'report' ? n['roleFrom'] : null;
+      return { id: text(n['id']), address: text(n['address']), role, roleFrom, lastContactMs: numOrNull(n['lastContactMs']), matchIndex: numOrNull(n['matchIndex']) };
     }),
   };
 }
