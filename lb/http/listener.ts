@@ -6,15 +6,16 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { compileAccessLog, type AccessLogger } from '../access-log/access-logger.js';
-import type { AccessRecord } from '../access-log/types.js';
 import { createEdgeRuntime, type EdgeRuntime } from '../edge/edge-runtime.js';
-import { HttpGate, routeId } from '../edge/http-gate.js';
+import { HttpGate } from '../edge/http-gate.js';
 import { peerOf } from '../edge/peer-address.js';
 import { ProxyIntake } from '../edge/proxy-intake.js';
 import type { GateVerdict } from '../edge/types.js';
 import { LbError } from '../errors.js';
 import { TlsError } from '../tls/errors.js';
 import type { ListenerEngine, ListenerSpec, RouteSpec } from '../types.js';
+import { httpAccessRecord, type Trip } from './access-record.js';
+import { answerClientError, DUPLICATE_HOST, hasOneHostAtMost } from './client-errors.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
 import { KeepAliveDrain } from './keep-alive-drain.js';
 import { contextKey, ListenerTls } from './listener-tls.js';
@@ -44,33 +45,6 @@ const CLIENT_CLOSED = '499';
 interface ByteMark {
   read: number;
   written: number;
-}
-
-/** What a client-side parse or deadline error becomes on the wire (node's own mapping). */
-const CLIENT_ERROR_REPLIES: Readonly<Record<string, { status: number; body: string }>> = {
-  HPE_HEADER_OVERFLOW: { status: 431, body: 'request header block too large' },
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, body: 'chunk extensions too large' },
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, body: 'request headers not received in time' },
-};
-const MALFORMED = { status: 400, body: 'malformed request' };
-
-/**
- * RFC 9112 3.2: more than one Host line is a 400. node accepts it, and the backend could then
- * pick a different Host than the one we routed on.
- */
-function hasOneHostAtMost(raw: readonly string[]): boolean {
-  let seen = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'host') seen += 1;
-  return seen <= 1;
-}
-const DUPLICATE_HOST = 'more than one Host header';
-
-/** One request's bookkeeping for metrics and the access log. */
-interface Trip {
-  exchange?: Exchange;
-  /** Edge rule that refused it. */
-  rule?: string;
-  startedAt: number;
 }
 
 /** node reads this per new connection; @types/node does not declare it on Server. */
@@ -394,7 +368,7 @@ export class HttpListener implements ListenerEngine {
       this.deps.metrics.httpRequestDuration.observe({ listener: this.name, pool }, (performance.now() - began) / 1000);
       // HTTP/2 streams share their connection: its bytes are not one request's.
       const bytes = h1 ? this.accountBytes(req.socket, pool, backend) : { read: 0, written: 0 };
-      logged?.log(this.record(req, route, pool, trip, Number(code), bytes, began));
+      logged?.log(httpAccessRecord(req, trip, { listener: this.name, route, pool, status: Number(code), bytes, began }));
       if (this.draining) setImmediate(() => this.server.closeIdleConnections());
     });
     if (this.draining && h1) res.setHeader('Connection', 'close');
@@ -488,41 +462,6 @@ export class HttpListener implements ListenerEngine {
   private buildExtras(spec: ListenerSpec): RouteExtras {
     const compression = spec.compression?.enabled === true ? spec.compression : undefined;
     return new RouteExtras(spec.name, spec.routes, { caches: this.deps.caches, policy: compilePolicy(spec), compression, now: Date.now });
-  }
-
-  private record(req: ClientRequest, route: RouteSpec | undefined, pool: string, trip: Trip, status: number, bytes: { read: number; written: number }, began: number): AccessRecord {
-    const peer = peerOf(req.socket);
-    const timing = trip.exchange?.timing;
-    const header = (name: string): string | undefined => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    const r: AccessRecord = {
-      time: trip.startedAt,
-      kind: 'http',
-      listener: this.name,
-      route: route === undefined ? '' : routeId(route),
-      pool,
-      backend: trip.exchange?.reachedBackend ?? '',
-      client: peer.address,
-      clientPort: peer.port,
-      method: req.method ?? '',
-      url: (req.url ?? '').slice(0, 4096),
-      protocol: `HTTP/${req.httpVersion}`,
-      status,
-      outcome: trip.rule === undefined ? 'ok' : 'refused',
-      bytesIn: bytes.read,
-      bytesOut: bytes.written,
-      connectMs: timing?.connectedAt === undefined ? null : timing.connectedAt - began,
-      ttfbMs: timing?.firstByteAt === undefined ? null : timing.firstByteAt - began,
-      totalMs: performance.now() - began,
-    };
-    const ua = header('user-agent');
-    const referer = header('referer');
-    if (ua !== undefined) r.userAgent = ua;
-    if (referer !== undefined) r.referer = referer;
-    if (trip.rule !== undefined) r.rule = trip.rule;
-    return r;
   }
 
   private exchangeContext(picker: ExchangeContext['picker'], route: RouteSpec, body?: Buffer): ExchangeContext {
@@ -620,20 +559,8 @@ export class HttpListener implements ListenerEngine {
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    // Mirrors node's default handler (which a listener replaces): answer only when no
-    // response of ours is in flight on this socket, so a pipelined reply is never corrupted.
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
-      socket.destroy();
-      return;
-    }
-    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (socket.writable && (inFlight === undefined || inFlight === null || inFlight.headersSent !== true)) {
-      const { status, body } = (err.code === undefined ? undefined : CLIENT_ERROR_REPLIES[err.code]) ?? MALFORMED;
-      this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool: '', backend: '', code: String(status) });
-      socket.end(rawReply(status, STATUS_CODES[status] ?? 'Error', body), () => socket.destroy());
-      return;
-    }
-    socket.destroy();
+    const status = answerClientError(err, socket);
+    if (status !== null) this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool: '', backend: '', code: String(status) });
   }
 }
 
