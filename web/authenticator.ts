@@ -85,8 +85,8 @@ export class Authenticator {
       if (this.access().sessionSecret() !== null || performance.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const now = this.access().user(user)?.passwordHash;
-    return now === undefined || now === checkedHash ? null : (await this.verify(user, password)).verified;
+    const applied = this.access().user(user)?.passwordHash;
+    return applied === undefined || applied === checkedHash ? null : (await this.verify(user, password)).verified;
   }
 
   /** The caller, or null when the request carries no credentials at all. Bad credentials throw. */
