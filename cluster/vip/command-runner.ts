@@ -7,7 +7,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /** More output than any VIP command prints: a runaway program is killed. */
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
-interface ExecFileRunnerOptions {
+interface HostRunnerOptions {
   /** Bound applied when a call gives none. */
   timeoutMs?: number;
 }
@@ -20,7 +20,7 @@ interface ExecFileRunnerOptions {
  * exit code alone. Here the timer only sends SIGKILL; the outcome is what the process really did, read
  * in full: an exit code (it finished on its own, before the kill) is that program's answer.
  */
-export function execFileRunner(options: ExecFileRunnerOptions = {}): CommandRunner {
+export function hostRunner(options: HostRunnerOptions = {}): CommandRunner {
   const defaultTimeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return {
     where: 'host',
@@ -94,7 +94,7 @@ function failed(command: string, code: number | null, signal: NodeJS.Signals | n
  * Runs every command inside network namespace `ns` (`ip netns exec NS FILE ARGS...`), so a driver can be
  * pointed at a lab node. `ip netns exec` execs the program in place, so a timeout kills the program itself.
  */
-export function netnsRunner(ns: string, inner: CommandRunner = execFileRunner()): CommandRunner {
+export function netnsRunner(ns: string, inner: CommandRunner = hostRunner()): CommandRunner {
   return {
     where: `netns ${ns}`,
     run(file: string, args: readonly string[], options?: RunOptions): Promise<CommandResult> {

@@ -1,7 +1,7 @@
 // The linux VIP driver: `ip addr add/del` on the interface plus gratuitous ARP, through a command runner;
 // for planned moves, a SYN gate (tc) that holds off new connections and the kernel's count of work on the VIP.
 import type { Logger } from 'pino';
-import { execFileRunner } from './command-runner.js';
+import { hostRunner } from './command-runner.js';
 import { VipError, isVipError } from './errors.js';
 import { DEFAULT_GARP, GarpAnnouncer } from './garp.js';
 import { assertInterfaceExists, runnerInterfaces, systemInterfaces } from './interfaces.js';
@@ -37,7 +37,7 @@ export class LinuxVipDriver implements VipDriver {
     this.vip = parseVipAddress(options.address);
     this.address = this.vip.cidr;
     this.interface = options.interface;
-    this.runner = options.runner ?? execFileRunner();
+    this.runner = options.runner ?? hostRunner();
     this.remote = options.runner ?? null;
     // A runner may point elsewhere (a namespace): then ask there, since this process sees only its own host.
     this.interfaces = options.interfaces ?? (options.runner ? runnerInterfaces(this.runner) : systemInterfaces);

@@ -87,7 +87,7 @@ export interface LinuxVipOptions {
   address: string;
   interface: string;
   logger: Logger;
-  /** Defaults to running on this host (execFileRunner). */
+  /** Defaults to running on this host (hostRunner). */
   runner?: CommandRunner;
   /** Default: systeminformation's view of this host without a runner, `ip -o link show` through the runner with one. */
   interfaces?: InterfaceLister;

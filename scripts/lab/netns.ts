@@ -2,12 +2,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execFileRunner, netnsRunner } from '../../cluster/vip/command-runner.js';
+import { hostRunner, netnsRunner } from '../../cluster/vip/command-runner.js';
 import { isVipError } from '../../cluster/vip/errors.js';
 import type { CommandResult, RunOptions } from '../../cluster/vip/types.js';
 
 // The VIP drivers' runner: bounded, no shell, typed errors. The lab shells out the same way the node does.
-const host = execFileRunner({ timeoutMs: 10_000 });
+const host = hostRunner({ timeoutMs: 10_000 });
 
 /** Runs `ip ARGS` in the root namespace; the lab only ever uses it with `-n NS` or for netns add/del/list. */
 export function ip(args: readonly string[], options?: RunOptions): Promise<CommandResult> {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
-import { execFileRunner } from '../../cluster/vip/command-runner.js';
+import { hostRunner } from '../../cluster/vip/command-runner.js';
 import { listNamespaces, namespacesUnavailable } from '../../scripts/lab/netns.js';
 import { answered, httpGetIn, tcpProbe } from '../../scripts/lab/probe.js';
 import { watchVip } from '../../scripts/lab/vip-watch.js';
@@ -17,7 +17,7 @@ if (unavailable !== null) console.log(`lab tests skipped: ${unavailable}`);
 
 const prefix = `blt${process.pid % 100000}`;
 const lab = labTopology({ prefix });
-const host = execFileRunner();
+const host = hostRunner();
 const children: ChildProcess[] = [];
 
 interface RootView {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { execFileRunner, netnsRunner } from '../../cluster/vip/command-runner.js';
+import { hostRunner, netnsRunner } from '../../cluster/vip/command-runner.js';
 import { isVipError } from '../../cluster/vip/errors.js';
 import { runnerInterfaces } from '../../cluster/vip/interfaces.js';
 import { LinuxVipDriver } from '../../cluster/vip/linux-driver.js';
@@ -135,7 +135,7 @@ test('release mid-arping kills it', { skip, timeout: 60_000 }, async () => {
   // The killed arping may take a moment to be reaped on a loaded box.
   let left = '';
   for (let i = 0; i < 40; i++) {
-    left = (await execFileRunner().run('ip', ['netns', 'pids', A])).stdout.trim();
+    left = (await hostRunner().run('ip', ['netns', 'pids', A])).stdout.trim();
     if (left === '') break;
     await sleep(50);
   }
@@ -167,7 +167,7 @@ test('defaults inside a namespace (as a lab node runs): systeminformation sees e
     await vip.release();
     const missing = await new LinuxVipDriver({ address: '${VIP}', interface: 'eth9', logger: pino({ level: 'silent' }) }).check().catch((e) => e.message);
     console.log(JSON.stringify({ held, after: await vip.held(), missing }));`;
-  const { stdout } = await execFileRunner().run('ip', ['netns', 'exec', A, process.execPath, '--import', 'tsx', '--input-type=module', '-e', source], {
+  const { stdout } = await hostRunner().run('ip', ['netns', 'exec', A, process.execPath, '--import', 'tsx', '--input-type=module', '-e', source], {
     timeoutMs: 30_000,
   });
   assert.deepEqual(JSON.parse(stdout), {
@@ -178,7 +178,7 @@ test('defaults inside a namespace (as a lab node runs): systeminformation sees e
 });
 
 test('the root namespace never saw a lab address or route', { skip }, async () => {
-  const host = execFileRunner();
+  const host = hostRunner();
   assert.doesNotMatch((await host.run('ip', ['-o', 'addr', 'show'])).stdout, /198\.1[89]\./);
   assert.doesNotMatch((await host.run('ip', ['route', 'show', 'table', 'all'])).stdout, /198\.1[89]\./);
 });

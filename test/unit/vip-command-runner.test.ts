@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { execFileRunner, netnsRunner } from '../../cluster/vip/command-runner.js';
+import { hostRunner, netnsRunner } from '../../cluster/vip/command-runner.js';
 import { VipError, isVipError } from '../../cluster/vip/errors.js';
 import { LinuxVipDriver, findPrefix } from '../../cluster/vip/linux-driver.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../../cluster/vip/types.js';
@@ -11,15 +11,15 @@ import type { CommandResult, CommandRunner, RunOptions } from '../../cluster/vip
 const node = process.execPath;
 const silent = pino({ level: 'silent' });
 
-test('execFileRunner passes arguments verbatim, with no shell in between', async () => {
-  const runner = execFileRunner();
+test('hostRunner passes arguments verbatim, with no shell in between', async () => {
+  const runner = hostRunner();
   const tricky = ['a b', '$HOME', '; echo pwned', '`id`', "it's", ''];
   const { stdout } = await runner.run(node, ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...tricky]);
   assert.deepEqual(JSON.parse(stdout), tricky);
 });
 
-test('execFileRunner: a failing program is VIP_ERR_COMMAND_FAILED with its exit code and stderr', async () => {
-  await assert.rejects(execFileRunner().run(node, ['-e', 'process.stderr.write("boom\\n"); process.exit(3)']), (err: unknown) => {
+test('hostRunner: a failing program is VIP_ERR_COMMAND_FAILED with its exit code and stderr', async () => {
+  await assert.rejects(hostRunner().run(node, ['-e', 'process.stderr.write("boom\\n"); process.exit(3)']), (err: unknown) => {
     assert.ok(isVipError(err, 'VIP_ERR_COMMAND_FAILED'));
     assert.equal(err.exitCode, 3);
     assert.equal(err.stderr, 'boom');
@@ -28,28 +28,28 @@ test('execFileRunner: a failing program is VIP_ERR_COMMAND_FAILED with its exit 
   });
 });
 
-test('execFileRunner: missing program, timeout and cancellation each have their code', async () => {
-  await assert.rejects(execFileRunner().run('ballast-no-such-program', []), (err: unknown) => isVipError(err, 'VIP_ERR_COMMAND_MISSING'));
+test('hostRunner: missing program, timeout and cancellation each have their code', async () => {
+  await assert.rejects(hostRunner().run('ballast-no-such-program', []), (err: unknown) => isVipError(err, 'VIP_ERR_COMMAND_MISSING'));
 
   const started = Date.now();
   await assert.rejects(
-    execFileRunner({ timeoutMs: 300 }).run(node, ['-e', 'setTimeout(() => {}, 20000)']),
+    hostRunner({ timeoutMs: 300 }).run(node, ['-e', 'setTimeout(() => {}, 20000)']),
     (err: unknown) => isVipError(err, 'VIP_ERR_COMMAND_TIMEOUT'),
   );
   assert.ok(Date.now() - started < 10_000, 'the timeout bounds the call');
 
   const controller = new AbortController();
-  const pending = execFileRunner().run(node, ['-e', 'setTimeout(() => {}, 20000)'], { signal: controller.signal });
+  const pending = hostRunner().run(node, ['-e', 'setTimeout(() => {}, 20000)'], { signal: controller.signal });
   setTimeout(() => controller.abort(), 100);
   await assert.rejects(pending, (err: unknown) => isVipError(err, 'VIP_ERR_CANCELLED'));
   assert.ok(Date.now() - started < 15_000);
 });
 
-test('execFileRunner: a program that finished while the event loop stalled past its timeout keeps its own result', async () => {
+test('hostRunner: a program that finished while the event loop stalled past its timeout keeps its own result', async () => {
   // Seen in a VM under emulation: the daemon's loop stopped for 10 s while tc ran; when it woke, the
   // timeout fired before the exit was read, and tc's "Parent Qdisc doesn't exist" (exit 2, expected)
   // came back with no stderr, so nothing recognised it and the VIP raise failed.
-  const runner = execFileRunner({ timeoutMs: 100 });
+  const runner = hostRunner({ timeoutMs: 100 });
   const pending = runner.run(node, ['-e', 'process.stderr.write("Error: Parent Qdisc doesn\'t exists.\\n"); process.exit(2)']);
   const settled = pending.then(
     () => null,
