@@ -1,6 +1,6 @@
 // HttpListener: the L7 ListenerEngine; owns the client-facing server (plain HTTP, or TLS with
 // HTTP/1.1 and HTTP/2 by ALPN), routing, response hygiene and compression, and live updates.
-import { createServer, IncomingMessage, STATUS_CODES, type Server, type ServerOptions } from 'node:http';
+import { createServer, IncomingMessage, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -21,16 +21,16 @@ import { KeepAliveDrain } from './keep-alive-drain.js';
 import { contextKey, ListenerTls } from './listener-tls.js';
 import { compilePolicy, type ResponsePolicy } from './header-policy.js';
 import { h1RawHeadersFromH2, upstreamRequestHeaders } from './header-rewrite.js';
-import { rawReply, sendLocalReply, sendPlain } from './local-reply.js';
+import { sendLocalReply, sendPlain } from './local-reply.js';
 import { normalizeHost, originForm, requestPath, Router } from './router.js';
-import { Tunnel } from './tunnel.js';
 import type { ClientRequest, ClientResponse, HttpListenerDeps } from './types.js';
 import { UpstreamPools } from './upstream-pools.js';
 import type { ResponseTap } from '../cache/types.js';
 import { requestCookie, setCookieLine } from './cookies.js';
 import { chainTaps, setCookieTap } from './response-tap.js';
 import { RouteExtras } from './route-extras.js';
-import { retryPolicy, routeTimeouts, type RetryPolicy } from './retry-policy.js';
+import { retryPolicy, routeTimeouts } from './retry-policy.js';
+import { handleUpgrade, type UpgradeSite } from './upgrade.js';
 import { StickyPicker } from './sticky-picker.js';
 import { proxyBinding } from './proxy-binding.js';
 
@@ -134,9 +134,15 @@ export class HttpListener implements ListenerEngine {
     this.applyServerLimits(spec);
     this.server.on('connection', (socket: Socket) => this.onConnection(socket));
     this.server.on('request', (req: ClientRequest, res: ClientResponse) => this.onRequest(req, res));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.onUpgrade(req, socket as Socket, head),
-    );
+    const upgrades: UpgradeSite = {
+      name: this.name,
+      deps,
+      upstreams: this.upstreams,
+      upstreamSockets: this.upstreamSockets,
+      live: () => ({ spec: this.spec, router: this.router, extras: this.extras, gate: this.gate }),
+      accountBytes: (socket, pool, backend) => this.accountBytes(socket, pool, backend),
+    };
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(upgrades, req, socket as Socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.onClientError(err, socket as Socket),
     );
@@ -487,84 +493,8 @@ export class HttpListener implements ListenerEngine {
     return this.spec.tls === undefined ? 'http' : 'https';
   }
 
-  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const began = performance.now();
-    const host = normalizeHost(req.headers.host);
-    const path = requestPath(req.url ?? '/');
-    const route = this.router.match(host, path);
-    // A split route's upgrade follows the split (and its pins); no cookie can be set on a 101.
-    const split = route === undefined ? undefined : this.extras.split(route);
-    const header = (name: string): string | undefined => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v.join(', ') : v;
-    };
-    const pool = split?.choose(header, (name) => requestCookie(req, name)).pool ?? route?.pool ?? '';
-    let backend = '';
-    socket.once('close', () => this.accountBytes(socket, pool, backend));
-    const record = (status: number, reached: string): void => {
-      backend = reached;
-      this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool, backend, code: String(status) });
-      this.deps.metrics.httpRequestDuration.observe({ listener: this.name, pool }, (performance.now() - began) / 1000);
-    };
-    if (!hasOneHostAtMost(req.rawHeaders)) {
-      record(400, '');
-      socket.on('error', () => socket.destroy());
-      socket.end(rawReply(400, 'Bad Request', DUPLICATE_HOST));
-      return;
-    }
-    const verdict = this.gate.check(req, route, peerOf(socket).address, originForm(req.url ?? '/'));
-    const decide = (v: GateVerdict): void => {
-      if (v.kind === 'pass') {
-        this.upgradeToBackend(req, socket, head, route, pool, record);
-        return;
-      }
-      record(v.status, '');
-      socket.on('error', () => socket.destroy());
-      socket.end(rawReply(v.status, STATUS_CODES[v.status] ?? 'Error', v.reason));
-    };
-    if (verdict instanceof Promise) verdict.then(decide, () => socket.destroy());
-    else decide(verdict);
-  }
-
-  private upgradeToBackend(req: IncomingMessage, socket: Socket, head: Buffer, route: RouteSpec | undefined, pool: string, record: (status: number, reached: string) => void): void {
-    if (socket.destroyed) return;
-    const host = normalizeHost(req.headers.host);
-    const path = requestPath(req.url ?? '/');
-    const picker = route === undefined ? undefined : this.deps.pools(pool);
-    if (route === undefined || picker === undefined) {
-      const [status, kind, body] =
-        route === undefined
-          ? ([404, 'no_route', `no route for ${host === '' ? '-' : host} ${path}`] as const)
-          : ([503, 'no_backend', `no healthy backend in pool "${pool}"`] as const);
-      this.deps.metrics.proxyErrorsTotal.inc({ listener: this.name, pool, kind });
-      record(status, '');
-      socket.on('error', () => socket.destroy());
-      socket.end(rawReply(status, STATUS_CODES[status] ?? 'Error', body));
-      return;
-    }
-    const clientIp = peerOf(socket).address;
-    const headers = upstreamRequestHeaders(req.rawHeaders, { clientIp, proto: this.proto() }, true);
-    new Tunnel(req, socket, head, headers, clientIp, {
-      listener: this.name,
-      picker,
-      timeouts: routeTimeouts(this.spec, route),
-      retries: tunnelRetries(retryPolicy(this.spec, route)),
-      metrics: this.deps.metrics,
-      logger: this.deps.logger,
-      upstreamSockets: this.upstreamSockets,
-      backendTls: this.upstreams.backendTls(),
-      proxyHeader: this.spec.sendProxy === undefined ? undefined : proxyBinding(req, this.spec.sendProxy).header(),
-      onResult: record,
-    }).start();
-  }
-
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     const status = answerClientError(err, socket);
     if (status !== null) this.deps.metrics.httpRequestsTotal.inc({ listener: this.name, pool: '', backend: '', code: String(status) });
   }
-}
-
-/** An upgrade is retried only before it reaches a backend (a 101 cannot be replayed). */
-function tunnelRetries(policy: RetryPolicy): number {
-  return policy.on.has('connect-failure') ? policy.attempts : 0;
 }
