@@ -48,7 +48,11 @@ export async function startTestNode(
     adminUrl: `http://${adminListen}`,
     port: (listener) => {
       const p = node.listenerPorts()[listener];
-      if (p === undefined) throw new Error(`listener ${listener} is not listening`);
+      if (p === undefined) {
+        // Say why: a bind that lost its port to another process between freePort() and listen() reads differently from a slow start.
+        const why = (node.supervisor?.status() ?? []).map((w) => `${w.id}: ${w.errors[listener] ?? `applied version ${w.appliedVersion}`}`);
+        throw new Error(`listener ${listener} is not listening (${why.join('; ') || 'no workers'})`);
+      }
       return p;
     },
     change: async (cmd) => {
