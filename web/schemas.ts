@@ -108,6 +108,8 @@ export const BackendOne = WithMeta({ pool: Name, backend: BackendView });
 export const ListenerList = WithMeta({ listeners: Type.Array(ListenerView) });
 export const ListenerOne = WithMeta({ listener: ListenerView });
 
+const RaftRole = StringEnum(['leader', 'follower', 'candidate', 'pre-candidate', 'learner', 'unknown'] as const);
+
 export const ClusterResponse = WithMeta({
   leader: Nullable(Type.String(), 'Leader id; null while there is none'),
   term: Type.Integer(),
@@ -121,7 +123,7 @@ export const ClusterResponse = WithMeta({
     Obj({
       id: Type.String(),
       address: Type.String(),
-      role: StringEnum(['leader', 'follower', 'candidate', 'pre-candidate', 'learner', 'unknown'] as const),
+      role: RaftRole,
       roleFrom: Nullable(
         StringEnum(['raft', 'report'] as const),
         "raft: this node's Raft knows it (its own role, the leader's, and on the leader every member's); report: the node's own report of this term, a few seconds old at most (how a follower knows another follower); null: unknown",
@@ -191,7 +193,6 @@ export const CachePurgeResponse = WithMeta({
 
 // ---- GET /api/v1/nodes: every node's own report, as the answering node received it ----
 
-const RaftRole = StringEnum(['leader', 'follower', 'candidate', 'pre-candidate', 'learner', 'unknown'] as const);
 export const HostStatsView = Obj({
   cpu: Obj({ percent: Type.Number({ description: 'Busy share of all cores, 0..100' }), cores: Type.Integer() }),
   memory: Obj({ total: Type.Number({ description: 'Bytes' }), used: Type.Number({ description: 'Bytes in use without buffers and page cache' }) }),
